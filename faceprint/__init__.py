@@ -1,0 +1,52 @@
+"""faceprint: face recognition — detect → align → represent → verify.
+
+    >>> import faceprint
+    >>> result = faceprint.verify("a.jpg", "b.jpg")
+    >>> result.verified, result.distance
+
+Names are imported lazily, so ``import faceprint`` is cheap and loads no model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+logging.getLogger("faceprint").addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "verify": "faceprint.api",
+    "represent": "faceprint.api",
+    "extract_faces": "faceprint.api",
+    "detect": "faceprint.api",
+    "Pipeline": "faceprint.pipeline",
+    "load_image": "faceprint.image",
+    "Face": "faceprint.types",
+    "ExtractedFace": "faceprint.types",
+    "Representation": "faceprint.types",
+    "VerifyResult": "faceprint.types",
+    "FaceprintError": "faceprint.errors",
+    "ImageError": "faceprint.errors",
+    "NoFaceError": "faceprint.errors",
+    "WeightsMissingError": "faceprint.errors",
+    "ModelNotFoundError": "faceprint.errors",
+    "ConfigError": "faceprint.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'faceprint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

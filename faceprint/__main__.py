@@ -1,0 +1,5 @@
+import sys
+
+from faceprint.cli import main
+
+sys.exit(main())

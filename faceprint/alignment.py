@@ -1,0 +1,139 @@
+"""Alignment: warp each face onto its recognizer's canonical template.
+
+``align_face`` maps the face's landmarks onto ``Alignment.points`` with a least-squares
+similarity transform (rotation, uniform scale, translation; Umeyama 1991). Large downscales
+are done in two steps (area resampling, then the warp) so high-resolution photos do not alias.
+``eye_line`` is the simpler alignment of the early papers: rotate so the eyes are level, then
+crop the detector's box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from faceprint.errors import ConfigError
+from faceprint.registry import DLIB5_UNIT, Alignment
+from faceprint.types import Face
+
+ALIGN_MODES = ("template", "eye_line", "none")
+
+# The 5 standard landmarks (eyes, nose tip, mouth corners) in dlib's unit face frame (the frame
+# of ``registry._dlib_chip_points``), so that dlib's 5-point shape (eye corners, nose base) can
+# give all five. Measured: median of MTCNN's landmarks mapped into that frame, over the 76 faces
+# of the 64 deepface test photos (``benchmarks/derive_templates.py``).
+_FIVE_IN_DLIB_UNIT = np.array(
+    [[0.2138, 0.1975], [0.7591, 0.1956], [0.4845, 0.5236], [0.2380, 0.7652], [0.7416, 0.7559]],
+    np.float64,
+)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2x3 similarity matrix that best maps ``src`` points onto ``dst`` (least squares)."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    n = len(src)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    var_s = (s0**2).sum() / n
+    if var_s <= 1e-12:
+        raise ConfigError("degenerate landmarks: all points coincide")
+    cov = d0.T @ s0 / n
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1, 1] = -1
+    rot = u @ d @ vt
+    scale = (sig * np.diag(d)).sum() / var_s
+    m = np.empty((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+def warp(bgr: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Apply the 2x3 map ``m`` (image → crop), pre-shrinking with area resampling when it downsizes a lot."""
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    if scale < 0.5:
+        # Cut out the source region first, then shrink it with INTER_AREA to ~2x the crop's scale.
+        inv = cv2.invertAffineTransform(m)
+        w, h = size
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inv.T
+        x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, bgr.shape[1]), min(y1, bgr.shape[0])
+        if x1 - x0 > 2 and y1 - y0 > 2:
+            f = 2.0 * scale
+            region = bgr[y0:y1, x0:x1]
+            small = cv2.resize(
+                region,
+                (max(1, round(region.shape[1] * f)), max(1, round(region.shape[0] * f))),
+                interpolation=cv2.INTER_AREA,
+            )
+            fx, fy = small.shape[1] / region.shape[1], small.shape[0] / region.shape[0]
+            pre = np.array([[fx, 0, -x0 * fx], [0, fy, -y0 * fy], [0, 0, 1]])
+            m = m @ np.linalg.inv(pre)
+            bgr = small
+    return cv2.warpAffine(bgr, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def align_face(bgr: np.ndarray, points: np.ndarray, template: Alignment) -> np.ndarray:
+    """Crop of ``template.size`` with ``points`` (in the scheme of ``template``) on the template."""
+    m = similarity_transform(points, np.asarray(template.points))
+    return warp(bgr, m, template.size)
+
+
+def eye_line(bgr: np.ndarray, face: Face, size: tuple[int, int]) -> np.ndarray:
+    """Rotate about the eyes' midpoint so the eyes are level, crop the face box, resize."""
+    if face.landmarks is None:
+        return crop_box(bgr, face.box, size)
+    le, re = face.landmarks[0].astype(np.float64), face.landmarks[1].astype(np.float64)
+    angle = np.degrees(np.arctan2(re[1] - le[1], re[0] - le[0]))
+    cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+    bw, bh = face.box[2] - face.box[0], face.box[3] - face.box[1]
+    rot = np.vstack([cv2.getRotationMatrix2D(tuple((le + re) / 2), angle, 1.0), [0, 0, 1]])
+    # box centre after rotation, then scale the box onto the crop
+    c = rot @ np.array([cx, cy, 1.0])
+    sx, sy = size[0] / max(bw, 1.0), size[1] / max(bh, 1.0)
+    place = np.array([[sx, 0, size[0] / 2 - sx * c[0]], [0, sy, size[1] / 2 - sy * c[1]], [0, 0, 1]])
+    return warp(bgr, (place @ rot)[:2], size)
+
+
+def crop_box(bgr: np.ndarray, box: Sequence[float], size: tuple[int, int]) -> np.ndarray:
+    """The box cut out and resized, no rotation (zero fill outside the image)."""
+    x1, y1, x2, y2 = box
+    sx, sy = size[0] / max(x2 - x1, 1.0), size[1] / max(y2 - y1, 1.0)
+    return warp(bgr, np.array([[sx, 0, -x1 * sx], [0, sy, -y1 * sy]]), size)
+
+
+def dlib5_to_five(shape: np.ndarray) -> np.ndarray:
+    """The 5 standard landmarks estimated from dlib's 5-point shape (see ``_FIVE_IN_DLIB_UNIT``)."""
+    m = similarity_transform(np.asarray(DLIB5_UNIT), shape)
+    pts = np.hstack([_FIVE_IN_DLIB_UNIT, np.ones((5, 1))]) @ m.T
+    # the eyes are measured directly: the mean of each eye's two corners
+    pts[0] = (shape[2] + shape[3]) / 2
+    pts[1] = (shape[0] + shape[1]) / 2
+    return pts.astype(np.float32)
+
+
+class ShapePredictor5:
+    """dlib's 5-point shape predictor (eye corners and nose base) run on face boxes."""
+
+    def __init__(self, path: str) -> None:
+        import dlib
+
+        self._dlib = dlib
+        self._predictor: Any = dlib.shape_predictor(path)
+
+    def predict(self, bgr: np.ndarray, boxes: Sequence[Sequence[float]]) -> list[np.ndarray]:
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])  # dlib's own pipeline feeds RGB
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            rect = self._dlib.rectangle(round(x1), round(y1), round(x2) - 1, round(y2) - 1)
+            shape = self._predictor(rgb, rect)
+            out.append(np.array([[p.x, p.y] for p in shape.parts()], np.float64))
+        return out

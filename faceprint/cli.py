@@ -1,0 +1,149 @@
+"""The ``faceprint`` command line. Exit codes: 0 ran, 2 bad input, 1 other failure."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from faceprint.errors import ConfigError, FaceprintError, ImageError, ModelNotFoundError, NoFaceError
+
+BAD_INPUT = (ImageError, NoFaceError, ConfigError, ModelNotFoundError)
+
+
+def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
+    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
+    p.add_argument("--model", default="dlib", help="recognition model (default: dlib)")
+    if metric:
+        p.add_argument(
+            "--metric",
+            default=None,
+            choices=("cosine", "euclidean", "euclidean_l2"),
+            help="distance (default: the model's)",
+        )
+    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
+    p.add_argument("--no-enforce", action="store_true", help="use the whole image when no face is found")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="faceprint", description="Face recognition: detect, align, represent, verify.")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("verify", help="are two photos the same person?")
+    p.add_argument("img1")
+    p.add_argument("img2")
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"))
+    _common(p)
+    p = sub.add_parser("represent", help="embeddings of the faces in a photo")
+    p.add_argument("img")
+    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"))
+    _common(p, metric=False)
+    p = sub.add_parser("detect", help="find faces; optionally draw them")
+    p.add_argument("img")
+    p.add_argument("--detector", default="mtcnn")
+    p.add_argument("--out", help="write an annotated copy of the image here (PNG/JPEG)")
+    p.add_argument("--min-face-size", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("models", help="the model registry")
+    p.add_argument("action", choices=("list",))
+    p.add_argument("--json", action="store_true")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return _run(args)
+    except BAD_INPUT:
+        return 2
+    except FaceprintError:
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    pass
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.cmd == "models":
+        return _models(args)
+    from faceprint.pipeline import Pipeline
+
+    if args.cmd == "detect":
+        return _detect(args)
+    pipe = Pipeline(args.detector, args.model, align=args.align)
+    enforce = not args.no_enforce
+    if args.cmd == "verify":
+        r = pipe.verify(
+            args.img1,
+            args.img2,
+            metric=args.metric,
+            threshold=args.threshold,
+            faces=args.faces,
+            enforce_detection=enforce,
+        )
+        word = "SAME PERSON" if r.verified else "DIFFERENT PEOPLE"
+        _emit(
+            args,
+            r.to_dict(),
+            f"{word}  distance {r.distance:.4f} {'<=' if r.verified else '>'} threshold {r.threshold:.4f} "
+            f"({r.metric}, model {r.model}, detector {r.detector}, {r.timings['total'] * 1000:.0f} ms)",
+        )
+        return 0
+    reps = pipe.represent(args.img, faces=args.faces, enforce_detection=enforce)
+    lines = [f"{len(reps)} face(s), model {pipe.recognizer.name} ({pipe.recognizer.dim}-d)"]
+    for i, r in enumerate(reps):
+        x1, y1, x2, y2 = r.face.box
+        head = ", ".join(f"{v:.3f}" for v in r.embedding[:6])
+        lines.append(f"  face {i}: box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  embedding [{head}, ...]")
+    _emit(args, [r.to_dict() for r in reps], "\n".join(lines))
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from faceprint.detection import create_detector
+    from faceprint.image import load_image
+
+    img = load_image(args.img)
+    faces = create_detector(args.detector, min_face_size=args.min_face_size).detect(img)
+    lines = [f"{len(faces)} face(s) in {img.source} ({img.width}x{img.height}), detector {args.detector}"]
+    for i, f in enumerate(faces):
+        x1, y1, x2, y2 = f.box
+        lines.append(f"  face {i}: box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  score {f.score:.3f}")
+    if args.out:
+        from faceprint.draw import save_annotated
+
+        save_annotated(img.pixels, faces, args.out)
+        lines.append(f"annotated image written to {args.out}")
+    _emit(args, [f.to_dict() for f in faces], "\n".join(lines))
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from faceprint import weights
+    from faceprint.registry import specs
+
+    rows = []
+    for s in specs():
+        present = all(weights.find_local(wf) is not None for wf in s.files)
+        rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
+                     "commercial_use": s.commercial_use, "present": present, "dim": s.embedding_dim,
+                     "input_size": s.input_size, "thresholds": s.thresholds})  # fmt: skip
+    text = [f"{'name':<14}{'task':<12}{'local':<7}{'commercial':<12}license"]
+    text += [
+        f"{r['name']:<14}{r['task']:<12}{'yes' if r['present'] else 'no':<7}{'yes' if r['commercial_use'] else 'no':<12}{r['license']}"
+        for r in rows
+    ]
+    _emit(args, rows, "\n".join(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

