@@ -81,7 +81,9 @@ def main() -> None:
     for det in args.detectors.split(","):
         r = bench_faceprint(paths, det)
         totals[det] = r["total"]
-        print(f"{det:<14}{_ms(r['decode'])} {_ms(r['detect'])} {_ms(r['align'])} {_ms(r['embed'])} {_ms(r['total'])}  {r['found']}/{len(paths)}")
+        print(
+            f"{det:<14}{_ms(r['decode'])} {_ms(r['detect'])} {_ms(r['align'])} {_ms(r['embed'])} {_ms(r['total'])}  {r['found']}/{len(paths)}"
+        )
     fr = bench_face_recognition(paths)
     if fr is None:
         print("\nface_recognition not installed: pip install --no-deps face_recognition  (for the side-by-side ratio)")

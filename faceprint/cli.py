@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -59,16 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return _run(args)
-    except BAD_INPUT:
+    except BAD_INPUT as exc:
+        print(f"faceprint: error: {exc}", file=sys.stderr)
         return 2
-    except FaceprintError:
+    except FaceprintError as exc:
+        print(f"faceprint: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    pass
+    print(json.dumps(data, indent=2) if args.json else text)
 
 
 def _run(args: argparse.Namespace) -> int:
