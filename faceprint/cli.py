@@ -49,6 +49,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write an annotated copy of the image here (PNG/JPEG)")
     p.add_argument("--min-face-size", type=int, default=20)
     p.add_argument("--json", action="store_true")
+    for name, helptext in (
+        ("evaluate", "accuracy figures on labelled pairs"),
+        ("tune", "find thresholds on labelled pairs"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("pairs", help="LFW pairs.txt or CSV (img1,img2,label[,fold])")
+        p.add_argument("--root", help="image folder (default: the pair file's folder)")
+        p.add_argument("--model", default="dlib", help="one or more, comma-separated")
+        p.add_argument("--detector", default="mtcnn", help="one or more, comma-separated")
+        p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
+        p.add_argument("--folds", type=int, default=10, help="folds for CSV pairs without a fold column")
+        p.add_argument("--ext", default=".jpg", help="image extension for LFW pairs.txt")
+        p.add_argument("--cache", help="embedding cache folder (default: $FACEPRINT_HOME/cache)")
+        p.add_argument("--json", action="store_true")
+        if name == "evaluate":
+            p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"))
+            p.add_argument("--plots", help="write PNG plots into this folder")
+            p.add_argument("--ensemble", default="logistic", choices=("logistic", "gbm", "none"))
+        else:
+            p.add_argument("--metric", default="cosine,euclidean,euclidean_l2", help="comma-separated")
+            p.add_argument("--method", default="infogain", choices=("infogain", "accuracy", "far_1e-3", "eer"))
+            p.add_argument(
+                "--write",
+                nargs="?",
+                const="",
+                default=None,
+                help="save to the thresholds file (default path: $FACEPRINT_HOME/thresholds.json)",
+            )
     p = sub.add_parser("models", help="the model registry")
     p.add_argument("action", choices=("list",))
     p.add_argument("--json", action="store_true")
@@ -77,6 +105,10 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.cmd == "models":
         return _models(args)
+    if args.cmd in ("evaluate", "tune"):
+        from faceprint.evaluation.cli import run
+
+        return run(args)
     from faceprint.pipeline import Pipeline
 
     if args.cmd == "detect":

@@ -19,7 +19,7 @@ from faceprint.image import ImageInput, LoadedImage, load_image
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
 from faceprint.types import ExtractedFace, Face, Representation, VerifyResult
-from faceprint.verification import check_metric, distance_matrix, threshold_for
+from faceprint.verification import check_metric, distance_matrix, probability_for, threshold_for
 
 log = logging.getLogger("faceprint")
 
@@ -191,4 +191,5 @@ class Pipeline:
             detector=self.detector.name,
             faces=(aligned[0][0][i], aligned[1][0][j]),
             timings=timings,
+            probability=probability_for(spec, metric, dist),
         )

@@ -121,6 +121,8 @@ class VerifyResult:
     detector: str
     faces: tuple[Face, Face]
     timings: dict[str, float] = field(default_factory=dict)
+    #: P(same person), from a calibration fitted with ``faceprint tune --write``; None without one.
+    probability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(
@@ -133,5 +135,6 @@ class VerifyResult:
                 "detector": self.detector,
                 "faces": [f.to_dict() for f in self.faces],
                 "timings": dict(self.timings),
+                "probability": self.probability,
             }
         )

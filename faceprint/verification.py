@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from faceprint.errors import ConfigError
@@ -39,9 +44,48 @@ def distance(a: np.ndarray, b: np.ndarray, metric: str) -> float:
     return float(distance_matrix(a, b, metric)[0, 0])
 
 
+def user_settings_path() -> Path:
+    """The user's tuned thresholds file: ``$FACEPRINT_THRESHOLDS``, else ``$FACEPRINT_HOME/thresholds.json``."""
+    explicit = os.environ.get("FACEPRINT_THRESHOLDS")
+    if explicit:
+        return Path(explicit)
+    from faceprint.weights import home
+
+    return home() / "thresholds.json"
+
+
+def user_settings() -> dict[str, Any]:
+    """``{model: {"thresholds": {metric: t}, "calibration": {metric: [a, b]}}}`` written by ``faceprint tune``."""
+    path = user_settings_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable thresholds file ({exc}); fix or delete it") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of models")
+    return data
+
+
 def threshold_for(spec: ModelSpec, metric: str) -> float:
-    """The model's decision threshold for ``metric``: same person when distance <= threshold."""
+    """The decision threshold for ``metric`` (same person when distance <= threshold).
+
+    A threshold the user tuned (``faceprint tune --write``) wins over the registry's.
+    """
     check_metric(metric)
+    tuned = user_settings().get(spec.name, {}).get("thresholds", {})
+    if metric in tuned:
+        return float(tuned[metric])
     if metric not in spec.thresholds:
         raise ConfigError(f"model {spec.name!r} has no threshold for {metric!r}; pass threshold=")
     return spec.thresholds[metric]
+
+
+def probability_for(spec: ModelSpec, metric: str, dist: float) -> float | None:
+    """P(same person) from the user's calibration (``faceprint tune --write``), or None if there is none."""
+    cal = user_settings().get(spec.name, {}).get("calibration", {}).get(metric)
+    if not cal:
+        return None
+    a, b = float(cal[0]), float(cal[1])
+    return float(1.0 / (1.0 + np.exp(-np.clip(a + b * dist, -500, 500))))

@@ -1,0 +1,1 @@
+"""Evaluation on labelled pairs, threshold tuning, calibration and plots (``faceprint evaluate`` / ``tune``)."""
