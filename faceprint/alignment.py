@@ -10,6 +10,7 @@ crop the detector's box.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -137,3 +138,9 @@ class ShapePredictor5:
             shape = self._predictor(rgb, rect)
             out.append(np.array([[p.x, p.y] for p in shape.parts()], np.float64))
         return out
+
+
+@lru_cache(maxsize=4)
+def shape_predictor(path: str) -> ShapePredictor5:
+    """One loaded predictor per file, shared by detectors and pipelines."""
+    return ShapePredictor5(path)

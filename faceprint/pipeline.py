@@ -6,13 +6,20 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from faceprint import weights
-from faceprint.alignment import ALIGN_MODES, ShapePredictor5, align_face, crop_box, dlib5_to_five, eye_line
+from faceprint.alignment import (
+    ALIGN_MODES,
+    ShapePredictor5,
+    align_face,
+    crop_box,
+    dlib5_to_five,
+    eye_line,
+    shape_predictor,
+)
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, NoFaceError
 from faceprint.image import ImageInput, LoadedImage, load_image
@@ -24,11 +31,6 @@ from faceprint.verification import check_metric, distance_matrix, probability_fo
 log = logging.getLogger("faceprint")
 
 FACE_POLICIES = ("largest", "best", "all")
-
-
-@lru_cache(maxsize=4)
-def _shape_predictor(path: str) -> ShapePredictor5:
-    return ShapePredictor5(path)
 
 
 class Pipeline:
@@ -84,7 +86,7 @@ class Pipeline:
 
     # -- align ----------------------------------------------------------------------------------
     def _predictor(self) -> ShapePredictor5:
-        return _shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
+        return shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
 
     def align_faces(self, img: LoadedImage, faces: Sequence[Face]) -> tuple[list[Face], list[np.ndarray]]:
         """Aligned crops (BGR, the recognizer's input size); faces gain estimated landmarks if they had none."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from abc import ABC, abstractmethod
 from typing import Any
 
 from faceprint.errors import DependencyError, DeviceError
+from faceprint.registry import ModelSpec, WeightFile
 
 log = logging.getLogger("faceprint")
 
@@ -38,3 +41,34 @@ def onnx_session(path: str, device: str = "cpu", threads: int | None = None) -> 
         raise DeviceError(f"CUDA provider failed to initialise for {path}; providers: {sess.get_providers()}")
     log.debug("onnx session %s on %s", path, sess.get_providers()[0])
     return sess
+
+
+class LazyModel(ABC):
+    """A model object that resolves its weight files and loads them once, on first use (thread-safe)."""
+
+    def __init__(self, spec: ModelSpec, weights: dict[str, str] | None = None) -> None:
+        self.spec = spec
+        self._weights = weights or {}
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def weight_path(self, wf: WeightFile) -> str:
+        """Local path of ``wf``: the caller's override for its name, else the weight store's lookup."""
+        from faceprint.weights import resolve
+
+        return str(resolve(wf, self._weights.get(wf.name)))
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    @abstractmethod
+    def _load(self) -> Any:
+        """Load the model files; called once, on first use."""

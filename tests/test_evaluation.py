@@ -32,6 +32,17 @@ def test_infogain_split_known_answer() -> None:
     assert gain == pytest.approx(0.98523 - 4 / 7 * 0.81128, abs=1e-4)
 
 
+def test_best_accuracy_threshold_against_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n = int(rng.integers(1, 40))
+        d, y = np.round(rng.random(n), 1), rng.random(n) < 0.5
+        t, acc = M.best_accuracy_threshold(d, y)
+        grid = np.concatenate([[-1.0], np.unique(d), [2.0]])
+        brute = max(float(np.mean((d <= c) == y)) for c in grid)
+        assert acc == pytest.approx(brute) and M.accuracy(d, y, t) == pytest.approx(acc)
+
+
 def test_metrics_match_sklearn() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score, roc_curve

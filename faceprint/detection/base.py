@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -11,14 +10,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from faceprint import weights
 from faceprint.errors import ConfigError
 from faceprint.image import ImageInput, load_image
-from faceprint.registry import ModelSpec, WeightFile
+from faceprint.registry import ModelSpec
+from faceprint.runtime import LazyModel
 from faceprint.types import Face
 
 
-class Detector(ABC):
+class Detector(LazyModel):
     """Finds faces. Subclasses implement :meth:`_load` and :meth:`_detect` only.
 
     Options common to all detectors:
@@ -54,35 +53,13 @@ class Detector(ABC):
             raise ConfigError(
                 f"detector {spec.name!r} has no option(s) {sorted(unknown)}; it takes {sorted(spec.options)}"
             )
-        self.spec = spec
+        super().__init__(spec, weights)
         self.min_face_size = min_face_size
         self.score_threshold = score_threshold
         self.max_faces = max_faces
         self.max_side = spec.max_side if max_side == "default" else max_side
         self.expand = expand
         self.options = {**spec.options, **options}
-        self._weights = weights or {}
-        self._model: Any = None
-        self._lock = threading.Lock()
-        self._shape_predictor: Any = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def weight_path(self, wf: WeightFile) -> str:
-        return str(weights.resolve(wf, self._weights.get(wf.name)))
-
-    def _ensure_loaded(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
-
-    @abstractmethod
-    def _load(self) -> Any:
-        """Load the model files; called once, on first use."""
 
     @abstractmethod
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
@@ -132,13 +109,10 @@ class Detector(ABC):
 
     def _add_landmarks(self, faces: list[Face], bgr: np.ndarray) -> list[Face]:
         """Estimate the 5 landmarks with dlib's shape predictor for detectors that give none."""
-        from faceprint.alignment import ShapePredictor5, dlib5_to_five
+        from faceprint.alignment import dlib5_to_five, shape_predictor
+        from faceprint.registry import DLIB_SHAPE_5
 
-        if self._shape_predictor is None:
-            from faceprint.registry import DLIB_SHAPE_5
-
-            self._shape_predictor = ShapePredictor5(self.weight_path(DLIB_SHAPE_5))
-        shapes = self._shape_predictor.predict(bgr, [f.box for f in faces])
+        shapes = shape_predictor(self.weight_path(DLIB_SHAPE_5)).predict(bgr, [f.box for f in faces])
         return [
             replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor") for f, s in zip(faces, shapes)
         ]

@@ -14,28 +14,33 @@ def _arrays(d: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(d, np.float64), np.asarray(same, bool)
 
 
-def candidate_thresholds(d: np.ndarray) -> np.ndarray:
-    """Midpoints between consecutive distinct distances, plus one below and one above all."""
-    u = np.unique(d)
-    if len(u) == 0:
-        return np.array([0.0])
-    mids = (u[1:] + u[:-1]) / 2
-    return np.concatenate([[u[0] - 1e-9], mids, [u[-1] + 1e-9]])
-
-
 def accuracy(d: np.ndarray, same: np.ndarray, threshold: float) -> float:
     d, same = _arrays(d, same)
     return float(np.mean((d <= threshold) == same)) if len(d) else float("nan")
 
 
 def best_accuracy_threshold(d: np.ndarray, same: np.ndarray) -> tuple[float, float]:
-    """(threshold, accuracy) maximising accuracy; ties go to the middle of the best range."""
+    """(threshold, accuracy) maximising accuracy; ties go to the middle of the best range. O(n log n)."""
     d, same = _arrays(d, same)
-    cand = candidate_thresholds(d)
-    acc = ((d[None, :] <= cand[:, None]) == same[None, :]).mean(1)
+    n = len(d)
+    if n == 0:
+        return 0.0, float("nan")
+    order = np.argsort(d, kind="stable")
+    ds, ys = d[order], same[order]
+    # accept the first k pairs (k = 0..n): correct = same among them + different among the rest
+    pos_acc = np.concatenate([[0], np.cumsum(ys)])
+    neg_rest = (~ys).sum() - np.concatenate([[0], np.cumsum(~ys)])
+    k = np.concatenate([[0], np.flatnonzero(np.diff(ds) > 0) + 1, [n]])  # cuts between distinct values
+    acc = (pos_acc[k] + neg_rest[k]) / n
     best = np.flatnonzero(acc == acc.max())
-    i = best[len(best) // 2]
-    return float(cand[i]), float(acc[i])
+    j = k[best[len(best) // 2]]
+    if j == 0:
+        t = ds[0] - 1e-9
+    elif j == n:
+        t = ds[-1] + 1e-9
+    else:
+        t = (ds[j - 1] + ds[j]) / 2
+    return float(t), float(acc[best[len(best) // 2]])
 
 
 def _entropy(pos: np.ndarray, n: np.ndarray) -> np.ndarray:

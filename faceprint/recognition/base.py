@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from faceprint import weights
 from faceprint.errors import ConfigError
-from faceprint.registry import Alignment, ModelSpec, WeightFile
+from faceprint.registry import Alignment, ModelSpec
+from faceprint.runtime import LazyModel
 
 
-class Recognizer(ABC):
+class Recognizer(LazyModel):
     """Embeds aligned face crops. Subclasses implement :meth:`_load` and :meth:`_embed`.
 
     Crops given to :meth:`embed` are BGR uint8 at the spec's input size (as the alignment
@@ -26,16 +24,9 @@ class Recognizer(ABC):
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        self.spec = spec
+        super().__init__(spec, weights)
         self.device = device
         self.batch_size = batch_size
-        self._weights = weights or {}
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     @property
     def alignment(self) -> Alignment:
@@ -46,20 +37,6 @@ class Recognizer(ABC):
     @property
     def dim(self) -> int:
         return int(self.spec.embedding_dim or 0)
-
-    def weight_path(self, wf: WeightFile) -> str:
-        return str(weights.resolve(wf, self._weights.get(wf.name)))
-
-    def _ensure_loaded(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
-
-    @abstractmethod
-    def _load(self) -> Any:
-        """Load the weights; called once, on first use."""
 
     @abstractmethod
     def _embed(self, batch: np.ndarray) -> np.ndarray:
