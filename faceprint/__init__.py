@@ -20,8 +20,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "verify": "faceprint.api",
     "represent": "faceprint.api",
+    "represent_stream": "faceprint.api",
+    "iter_images": "faceprint.image",
+    "ImageResult": "faceprint.types",
     "extract_faces": "faceprint.api",
     "detect": "faceprint.api",
+    "analyze": "faceprint.api",
+    "FaceAnalysis": "faceprint.types",
+    "SpoofError": "faceprint.errors",
     "Pipeline": "faceprint.pipeline",
     "load_image": "faceprint.image",
     "Face": "faceprint.types",
@@ -34,6 +40,9 @@ _LAZY = {
     "WeightsMissingError": "faceprint.errors",
     "ModelNotFoundError": "faceprint.errors",
     "ConfigError": "faceprint.errors",
+    "ContractError": "faceprint.errors",
+    "find": "faceprint.search",
+    "Gallery": "faceprint.search",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from faceprint.image import ImageInput
+from faceprint.image import ImageInput, iter_images
 from faceprint.pipeline import Pipeline
-from faceprint.types import ExtractedFace, Face, Representation, VerifyResult
+from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
 
 DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_MODEL = "dlib"
@@ -33,11 +35,16 @@ def verify(
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
+    anti_spoofing: bool = False,
 ) -> VerifyResult:
-    """Are the faces in ``img1`` and ``img2`` the same person? See :meth:`Pipeline.verify`."""
+    """Are the faces in ``img1`` and ``img2`` the same person? See :meth:`Pipeline.verify`.
+
+    ``anti_spoofing=True`` raises :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
+    """
     return get_pipeline(detector, model, align).verify(
-        img1, img2, metric=metric, threshold=threshold, faces=faces, enforce_detection=enforce_detection, rgb=rgb
-    )
+        img1, img2, metric=metric, threshold=threshold, faces=faces, enforce_detection=enforce_detection, rgb=rgb,
+        anti_spoofing=anti_spoofing,
+    )  # fmt: skip
 
 
 def represent(
@@ -56,6 +63,30 @@ def represent(
     )
 
 
+def represent_stream(
+    images: Iterable[ImageInput] | str | os.PathLike,
+    *,
+    model: str = DEFAULT_MODEL,
+    detector: str = DEFAULT_DETECTOR,
+    align: str = "template",
+    batch_size: int = 32,
+    workers: int = 2,
+    faces: str = "largest",
+    enforce_detection: bool = True,
+    errors: str = "skip",
+) -> Iterator[ImageResult]:
+    """Embeddings of many images (an iterable, or a folder searched recursively), streamed in order.
+
+    Faces are embedded in batches while worker threads prepare the next images; see
+    :meth:`Pipeline.represent_stream`. Bad images are reported in the results (``errors="skip"``).
+    """
+    if isinstance(images, (str, os.PathLike)):
+        images = iter_images(images)
+    return get_pipeline(detector, model, align).represent_stream(
+        images, batch_size=batch_size, workers=workers, faces=faces, enforce_detection=enforce_detection, errors=errors
+    )
+
+
 def extract_faces(
     img: ImageInput,
     *,
@@ -65,11 +96,37 @@ def extract_faces(
     faces: str = "all",
     enforce_detection: bool = True,
     rgb: bool = False,
+    anti_spoofing: bool = False,
 ) -> list[ExtractedFace]:
-    """Boxes, landmarks and aligned crops (sized for ``model``) of the faces in ``img``."""
+    """Boxes, landmarks and aligned crops (sized for ``model``) of the faces in ``img``.
+
+    ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``.
+    """
     return get_pipeline(detector, model, align).extract_faces(
-        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb
+        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing
     )
+
+
+def analyze(
+    img: ImageInput,
+    *,
+    actions: str | Sequence[str] | None = ("age", "gender", "emotion"),
+    detector: str = DEFAULT_DETECTOR,
+    anti_spoofing: bool = False,
+    faces: str = "all",
+    enforce_detection: bool = True,
+    skip_detection: bool = False,
+    rgb: bool = False,
+) -> list[FaceAnalysis]:
+    """Age, gender and emotion of every face in ``img`` (``actions`` may add "race"). See :meth:`Pipeline.analyze`.
+
+    Race runs deepface's model, which is downloaded on first use: offline it raises
+    :class:`faceprint.errors.WeightsMissingError` naming the file and where to put it.
+    """
+    return get_pipeline(detector).analyze(
+        img, actions=actions, anti_spoofing=anti_spoofing, faces=faces, enforce_detection=enforce_detection,
+        skip_detection=skip_detection, rgb=rgb,
+    )  # fmt: skip
 
 
 def detect(img: ImageInput, *, detector: str = DEFAULT_DETECTOR, **options: Any) -> list[Face]:

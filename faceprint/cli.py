@@ -47,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("img")
     p.add_argument("--detector", default="mtcnn")
     p.add_argument("--out", help="write an annotated copy of the image here (PNG/JPEG)")
-    p.add_argument("--min-face-size", type=int, default=20)
+    p.add_argument("--min-face-size", type=int, default=20, help="smallest face side kept, in pixels")
+    p.add_argument("--score-threshold", type=float, default=None, help="drop faces scoring lower (default: the detector's)")
+    p.add_argument("--max-faces", type=int, default=None, help="keep at most this many, best first")
+    p.add_argument("--expand", type=float, default=0.0, help="grow each box by this fraction per side")
+    p.add_argument("--max-side", type=int, default=None, help="detect on a copy with this long side (default: per detector)")
     p.add_argument("--json", action="store_true")
     for name, helptext in (
         ("evaluate", "accuracy figures on labelled pairs"),
@@ -77,8 +81,20 @@ def _parser() -> argparse.ArgumentParser:
                 default=None,
                 help="save to the thresholds file (default path: $FACEPRINT_HOME/thresholds.json)",
             )
+    p = sub.add_parser("analyze", help="age, gender, emotion (race) of the faces in a photo")
+    p.add_argument("img")
+    p.add_argument("--actions", default="age,gender,emotion", help="comma-separated: age,gender,emotion,race")
+    p.add_argument("--detector", default="mtcnn")
+    p.add_argument("--anti-spoofing", action="store_true", help="also judge whether each face is live")
+    p.add_argument("--skip-detection", action="store_true", help="the image is already a face crop")
+    p.add_argument("--json", action="store_true")
+    from faceprint.search.cli import add_parsers as add_search_parsers
+
+    add_search_parsers(sub)
     p = sub.add_parser("models", help="the model registry")
-    p.add_argument("action", choices=("list",))
+    p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
+    p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
+    p.add_argument("--all", action="store_true", help="download: every model")
     p.add_argument("--json", action="store_true")
     return ap
 
@@ -105,12 +121,20 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.cmd == "models":
         return _models(args)
+    if args.cmd in ("index", "find"):
+        from faceprint.search.cli import run as run_search
+
+        return run_search(args)
     if args.cmd in ("evaluate", "tune"):
         from faceprint.evaluation.cli import run
 
         return run(args)
     from faceprint.pipeline import Pipeline
 
+    if args.cmd == "analyze":
+        from faceprint.analysis.cli import run_analyze
+
+        return run_analyze(args, _emit)
     if args.cmd == "detect":
         return _detect(args)
     pipe = Pipeline(args.detector, args.model, align=args.align)
@@ -147,7 +171,10 @@ def _detect(args: argparse.Namespace) -> int:
     from faceprint.image import load_image
 
     img = load_image(args.img)
-    faces = create_detector(args.detector, min_face_size=args.min_face_size).detect(img)
+    options = {"max_side": args.max_side} if args.max_side else {}
+    det = create_detector(args.detector, min_face_size=args.min_face_size, score_threshold=args.score_threshold,
+                          max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
+    faces = det.detect(img)
     lines = [f"{len(faces)} face(s) in {img.source} ({img.width}x{img.height}), detector {args.detector}"]
     for i, f in enumerate(faces):
         x1, y1, x2, y2 = f.box
@@ -161,9 +188,37 @@ def _detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_specs(names: Sequence[str]) -> list[Any]:
+    from faceprint.registry import find, specs
+
+    return [find(n) for n in names] if names else specs()
+
+
 def _models(args: argparse.Namespace) -> int:
     from faceprint import weights
     from faceprint.registry import specs
+
+    if args.action == "download":
+        if not args.names and not args.all:
+            raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all")
+        rows = []
+        for s in _named_specs([] if args.all else args.names):
+            for wf in s.files:
+                rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=not args.json))})
+        _emit(args, rows, "\n".join(f"{r['model']:<18} {r['file']:<48} {r['path']}" for r in rows))
+        return 0
+    if args.action == "verify":
+        rows, bad = [], 0
+        for s in _named_specs(args.names):
+            for wf in s.files:
+                found = weights.check(wf)
+                bad += sum(state != "ok" for _, state in found)
+                states = [{"path": str(p), "state": state} for p, state in found] or [{"path": None, "state": "missing"}]
+                rows += [{"model": s.name, "file": wf.name, **st} for st in states]
+        text = [f"{r['model']:<18} {r['file']:<48} {r['state']}" + (f"  ({r['path']})" if r["path"] else "") for r in rows]
+        text.append(f"{bad} damaged file(s)" if bad else "every local file matches the registry")
+        _emit(args, rows, "\n".join(text))
+        return 1 if bad else 0
 
     rows = []
     for s in specs():
@@ -171,9 +226,9 @@ def _models(args: argparse.Namespace) -> int:
         rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
                      "commercial_use": s.commercial_use, "present": present, "dim": s.embedding_dim,
                      "input_size": s.input_size, "thresholds": s.thresholds})  # fmt: skip
-    text = [f"{'name':<14}{'task':<12}{'local':<7}{'commercial':<12}license"]
+    text = [f"{'name':<18}{'task':<12}{'local':<7}{'commercial':<12}license"]
     text += [
-        f"{r['name']:<14}{r['task']:<12}{'yes' if r['present'] else 'no':<7}{'yes' if r['commercial_use'] else 'no':<12}{r['license']}"
+        f"{r['name']:<18}{r['task']:<12}{'yes' if r['present'] else 'no':<7}{'yes' if r['commercial_use'] else 'no':<12}{r['license']}"
         for r in rows
     ]
     _emit(args, rows, "\n".join(text))

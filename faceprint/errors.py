@@ -77,3 +77,18 @@ class ContractError(FaceprintError, ValueError):
 
 class ConfigError(FaceprintError, ValueError):
     """An option has an invalid value."""
+
+
+class StoreError(FaceprintError, RuntimeError):
+    """A gallery's storage (files or database) is unusable: damaged, locked, or unreachable."""
+
+
+class SpoofError(FaceprintError, ValueError):
+    """Anti-spoofing judged a face to be a presentation attack (a photo, screen or mask), not a live face."""
+
+    def __init__(self, source: str | None, score: float, threshold: float) -> None:
+        self.source = source
+        self.score = score
+        self.threshold = threshold
+        where = source or "the image"
+        super().__init__(f"{where}: the face looks spoofed (P(live) {score:.3f} < {threshold:.3f})")

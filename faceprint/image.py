@@ -14,6 +14,7 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -214,3 +215,25 @@ def _to_uint8(arr: np.ndarray, source: str) -> np.ndarray:
         scale = 255.0 if float(arr.max()) <= 1.0 else 1.0
         return np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8)
     raise UnsupportedImageError(f"unsupported array dtype {arr.dtype}", source=source)
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+
+
+def iter_images(folder: str | os.PathLike, *, recursive: bool = True) -> Iterator[Path]:
+    """Image files under ``folder`` by extension, in sorted order, found lazily (no listing held in memory)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ImageNotFoundError("not a folder of images", source=str(root))
+
+    def walk(d: Path) -> Iterator[Path]:
+        entries = sorted(d.iterdir())
+        for e in entries:
+            if e.is_file() and e.suffix.lower() in IMAGE_EXTENSIONS:
+                yield e
+        if recursive:
+            for e in entries:
+                if e.is_dir():
+                    yield from walk(e)
+
+    return walk(root)

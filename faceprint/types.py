@@ -40,6 +40,9 @@ class Face:
     #: "detector" when the detector gave the landmarks, "shape_predictor" when estimated by dlib's
     #: 5-point model, "" when none.
     landmarks_source: str = ""
+    #: anti-spoofing verdict and P(live), filled only when anti_spoofing=True was asked for
+    is_real: bool | None = None
+    antispoof_score: float | None = None
 
     @property
     def width(self) -> float:
@@ -72,6 +75,8 @@ class Face:
         if self.landmarks is not None:
             out["landmarks"] = {n: _plain(p) for n, p in zip(LANDMARK_NAMES, self.landmarks)}
             out["landmarks_source"] = self.landmarks_source
+        if self.is_real is not None:
+            out["is_real"], out["antispoof_score"] = self.is_real, self.antispoof_score
         return _plain(out)
 
 
@@ -110,6 +115,18 @@ class Representation:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageResult:
+    """One image of a stream: its faces' embeddings, or why it has none (``error``; only with ``errors="skip"``)."""
+
+    source: str
+    representations: list[Representation]
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "representations": [r.to_dict() for r in self.representations], "error": self.error}
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyResult:
     """The answer of :func:`faceprint.verify`. ``timings`` are seconds per stage."""
 
@@ -138,3 +155,42 @@ class VerifyResult:
                 "probability": self.probability,
             }
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FaceAnalysis:
+    """Attributes of one face from :func:`faceprint.analyze`; fields of actions not asked for are None."""
+
+    face: Face
+    source: str
+    age: float | None = None
+    gender: str | None = None  # "woman" | "man"
+    gender_probabilities: dict[str, float] | None = None
+    emotion: str | None = None  # the most probable of the 7 FER-2013 classes
+    emotion_probabilities: dict[str, float] | None = None
+    race: str | None = None
+    race_probabilities: dict[str, float] | None = None
+    #: action → registry name of the model that answered it
+    models: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.face.box
+
+    @property
+    def is_real(self) -> bool | None:
+        return self.face.is_real
+
+    @property
+    def antispoof_score(self) -> float | None:
+        return self.face.antispoof_score
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"face": self.face.to_dict(), "source": self.source}
+        for key in ("age", "gender", "gender_probabilities", "emotion", "emotion_probabilities", "race",
+                    "race_probabilities", "is_real", "antispoof_score"):  # fmt: skip
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["models"] = dict(self.models)
+        return _plain(out)

@@ -105,6 +105,25 @@ def find_local(wf: WeightFile) -> Path | None:
     return package_path(wf)  # pip already verified the package's files
 
 
+def check(wf: WeightFile) -> list[tuple[Path, str]]:
+    """Every local copy of ``wf`` with its state: "ok", or what is wrong with it (size, sha256)."""
+    out: list[tuple[Path, str]] = []
+    for path in dict.fromkeys(candidates(wf)):
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        if wf.size is not None and size != wf.size:
+            out.append((path, f"size {size:,} bytes, expected {wf.size:,} (truncated or another file)"))
+        elif wf.sha256 is not None and (got := sha256_of(path)) != wf.sha256:
+            out.append((path, f"sha256 {got} != expected {wf.sha256}"))
+        else:
+            out.append((path, "ok"))
+    pkg = package_path(wf)
+    if pkg is not None:
+        out.append((pkg, "ok"))
+    return out
+
+
 def resolve(wf: WeightFile, path: str | os.PathLike | None = None, *, progress: bool = False) -> Path:
     """A local path to ``wf``, downloading it if allowed. See the module docstring for the order."""
     if path is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .conftest import IDENTITIES, needs_faces
+from .conftest import IDENTITIES, SHARED_WEIGHTS, needs_faces
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -74,3 +74,31 @@ def test_import_is_light() -> None:
     code = "import sys, faceprint; heavy = [m for m in ('cv2', 'dlib', 'onnxruntime', 'PIL') if m in sys.modules]; print(heavy)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_models_verify_and_download(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "FACEPRINT_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-m", "faceprint", "models", "verify", "dlib", "--json"],
+                       capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert {row["state"] for row in json.loads(r.stdout)} == {"ok"}
+    # a truncated copy where the user keeps weights is reported, with the exit code saying so
+    bad = tmp_path / "w"
+    bad.mkdir()
+    (bad / "face_detection_yunet_2023mar.onnx").write_bytes(b"not the model")
+    env["FACEPRINT_WEIGHTS_PATH"] = str(bad)
+    r = subprocess.run([sys.executable, "-m", "faceprint", "models", "verify", "yunet"],
+                       capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert r.returncode == 1 and "truncated" in r.stdout and "1 damaged" in r.stdout
+    # offline, a download names the file, the URL and where to put it
+    r = subprocess.run([sys.executable, "-m", "faceprint", "models", "download", "yunet"],
+                       capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert r.returncode == 1 and "Put it at" in r.stderr and "yunet_s_640_640.onnx" in r.stderr
+    if SHARED_WEIGHTS.is_dir():
+        env["FACEPRINT_WEIGHTS_PATH"] = str(SHARED_WEIGHTS)
+        r = subprocess.run([sys.executable, "-m", "faceprint", "models", "download", "yunet", "scrfd", "--json"],
+                           capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert [Path(row["path"]).parent for row in json.loads(r.stdout)] == [SHARED_WEIGHTS] * 2

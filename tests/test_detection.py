@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from faceprint.detection import create_detector
+from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, ModelNotFoundError
 from faceprint.image import load_image
+from faceprint.registry import specs
 
-from .conftest import IDENTITIES, needs_faces
+from .conftest import FACES, IDENTITIES, SHARED_WEIGHTS, needs_faces, read_csv
 
 OFFLINE_DETECTORS = ["mtcnn", "dlib_hog", "dlib_mmod", "opencv_haar"]
+TORCH_DETECTORS = {"mtcnn_torch", "retinaface_torch"}
+ALL_DETECTORS = [s.name for s in specs("detector")]
+
+
+def _make(name: str, **options: object) -> Detector:
+    if name in TORCH_DETECTORS:
+        pytest.importorskip("torch", reason=f"{name} runs on PyTorch: pip install 'faceprint[torch]'")
+    if name not in OFFLINE_DETECTORS and not SHARED_WEIGHTS.is_dir():
+        pytest.skip(f"{name}'s weights are not in a registry package; shared weights not found at {SHARED_WEIGHTS}")
+    return create_detector(name, **options)
 
 
 def _anatomical(lm: np.ndarray, box: tuple[float, float, float, float]) -> bool:
@@ -25,9 +37,9 @@ def _anatomical(lm: np.ndarray, box: tuple[float, float, float, float]) -> bool:
 
 
 @needs_faces
-@pytest.mark.parametrize("name", OFFLINE_DETECTORS)
+@pytest.mark.parametrize("name", ALL_DETECTORS)
 def test_detector_finds_every_single_face(name: str, single_face_images: list[Path]) -> None:
-    det = create_detector(name)
+    det = _make(name)
     missed, disordered = [], []
     for path in single_face_images:
         img = load_image(path)
@@ -95,3 +107,81 @@ def test_names_aliases_and_bad_options() -> None:
         create_detector("mtcnn", upsample=2)
     with pytest.raises(ConfigError):
         create_detector("mtcnn", min_face_size=0)
+
+
+GROUP = FACES / "group"
+# BlazeFace short-range letterboxes the whole photo into 128 px, where faces 10% of a 1920 px
+# group photo are ~13 px: the model is for faces near the camera (MediaPipe: within ~2 m).
+NOT_FOR_GROUPS = {"mediapipe": "short-range model: faces must fill much of the frame"}
+# Measured on the 22 faces (docs/detectors.md): sample2 holds a profile and a face turned down, which the
+# frontal detectors miss; HOG, MMOD and Haar also miss a tilted face or two.
+MAX_MISSED = {"dlib_hog": 3, "dlib_mmod": 3, "opencv_haar": 4}
+# Viola-Jones fires on textured backgrounds (9 extra boxes on sample6); HOG once on sample1.
+MAX_EXTRA = {"opencv_haar": 10, "dlib_hog": 1}
+
+
+@pytest.mark.skipif(not GROUP.is_dir(), reason=f"group photos not found at {GROUP}")
+@pytest.mark.parametrize("name", ALL_DETECTORS)
+def test_group_photos(name: str) -> None:
+    if name in NOT_FOR_GROUPS:
+        pytest.skip(NOT_FOR_GROUPS[name])
+    det = _make(name)
+    found, labelled, extra, over = 0, 0, 0, []
+    for row in read_csv(GROUP / "labels.csv"):
+        img = load_image(GROUP / row["file"])
+        faces = det.detect(img)
+        n = int(row["face_count"])
+        for f in faces:
+            assert 0 <= f.box[0] < f.box[2] <= img.width and 0 <= f.box[1] < f.box[3] <= img.height
+        found += min(len(faces), n)
+        labelled += n
+        if len(faces) > n:
+            extra += len(faces) - n
+            over.append(f"{row['file']}: {len(faces)} found, {n} there")
+    assert found >= labelled - MAX_MISSED.get(name, 2), f"{name} found {found} of {labelled} faces"
+    assert extra <= MAX_EXTRA.get(name, 0), f"{name} reports more faces than there are: {over}"
+
+
+@pytest.mark.parametrize("name", ALL_DETECTORS)
+def test_tiny_greyscale_and_huge_inputs(name: str) -> None:
+    det = _make(name)
+    assert det.detect(np.zeros((8, 8), np.uint8)) == []
+    assert det.detect(np.full((64, 64, 3), 90, np.uint8)) == []
+    if not IDENTITIES.is_dir():
+        return
+    img = load_image(IDENTITIES / "img1.jpg").pixels
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    assert det.detect(grey), f"{name} found no face in the greyscale photo"
+    # 8000 px on the long side: the input-size policy must keep the face findable and the boxes in place
+    s = 8000 / max(img.shape[:2])
+    huge = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_LINEAR)
+    big, ref = det.detect(huge), det.detect(img)
+    assert big and ref, f"{name} lost the face at 8000 px"
+    a, b = np.asarray(ref[0].box) * s, np.asarray(big[0].box)
+    assert np.allclose(a, b, atol=0.15 * (a[2] - a[0])), f"{name}: {a} at 8000 px became {b}"
+
+
+@needs_faces
+def test_batches_equal_single_calls() -> None:
+    det = create_detector("mtcnn")
+    paths = [IDENTITIES / "img1.jpg", IDENTITIES / "couple.jpg", np.zeros((50, 50, 3), np.uint8)]
+    batch = det.detect_batch(paths)
+    assert len(batch) == 3 and batch[2] == []
+    for got, p in zip(batch[:2], paths[:2]):
+        assert [f.box for f in got] == [f.box for f in det.detect(p)]
+
+
+@needs_faces
+@pytest.mark.parametrize(
+    ("onnx_name", "torch_name", "tol"),
+    # MTCNN: the same published weights on two runtimes; RetinaFace: the same network, two trainings
+    [("mtcnn", "mtcnn_torch", 0.01), ("retinaface", "retinaface_torch", 0.08)],
+)
+def test_onnx_and_torch_backends_agree(onnx_name: str, torch_name: str, tol: float) -> None:
+    a, b = _make(onnx_name), _make(torch_name)
+    for name in ("img1.jpg", "img5.jpg", "couple.jpg"):
+        fa, fb = a.detect(IDENTITIES / name), b.detect(IDENTITIES / name)
+        assert len(fa) == len(fb), name
+        for x, y in zip(sorted(fa, key=lambda f: f.box), sorted(fb, key=lambda f: f.box)):
+            atol = tol * x.width
+            assert np.allclose(x.box, y.box, atol=atol) and np.allclose(x.landmarks, y.landmarks, atol=atol), name

