@@ -43,6 +43,27 @@ def onnx_session(path: str, device: str = "cpu", threads: int | None = None) -> 
     return sess
 
 
+def torch_module() -> Any:
+    """The ``torch`` module, or a DependencyError that says how to install it."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise DependencyError("this model runs on PyTorch: pip install 'faceprint[torch]' (here: pip install torch==2.13.0)") from exc
+    return torch
+
+
+def torch_device(device: str) -> Any:
+    """A torch.device for "cpu" | "cuda" | "auto"; raises instead of silently falling back to the CPU."""
+    torch = torch_module()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("device='cuda' asked for, but PyTorch sees no CUDA GPU")
+    if device not in ("cpu", "cuda"):
+        raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'")
+    return torch.device(device)
+
+
 class LazyModel(ABC):
     """A model object that resolves its weight files and loads them once, on first use (thread-safe)."""
 

@@ -8,36 +8,17 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any
 
 import cv2
 import numpy as np
 
-from faceprint.errors import ConfigError, DependencyError, DeviceError
+from faceprint.errors import ConfigError
 from faceprint.registry import ModelSpec
-from faceprint.runtime import LazyModel
+from faceprint.runtime import LazyModel, torch_device, torch_module
 
 Box = tuple[float, float, float, float]
 
-
-def torch_module() -> Any:
-    try:
-        import torch
-    except ImportError as exc:
-        raise DependencyError("face analysis models run on PyTorch: pip install torch") from exc
-    return torch
-
-
-def torch_device(device: str) -> Any:
-    """A torch.device for "cpu" | "cuda" | "auto"; raises instead of silently falling back to the CPU."""
-    torch = torch_module()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("device='cuda' asked for, but PyTorch sees no CUDA GPU")
-    if device not in ("cpu", "cuda"):
-        raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'")
-    return torch.device(device)
+__all__ = ["AttributeModel", "Box", "margin_crop", "torch_device", "torch_module"]
 
 
 def margin_crop(image: np.ndarray, box: Box, margin: float, size: tuple[int, int], pad: bool = False) -> np.ndarray:

@@ -7,31 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceprint.errors import DependencyError, DeviceError
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:
-        raise DependencyError("this model runs on PyTorch: pip install 'faceprint[torch]' (here: pip install torch==2.13.0)") from exc
-    return torch
-
-
-def torch_device(device: str):
-    """A torch.device for "cpu" | "cuda" | "auto"; raises instead of falling back when CUDA is asked for and absent."""
-    torch = _torch()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("device='cuda' asked for, but PyTorch sees no CUDA GPU")
-    if device not in ("cpu", "cuda"):
-        raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'")
-    return torch.device(device)
+from faceprint.runtime import torch_device, torch_module
 
 
 def _nets():
-    torch = _torch()
+    torch = torch_module()
     nn = torch.nn
 
     class PNet(nn.Module):
@@ -94,7 +74,7 @@ class TorchNets:
     """P-, R- and O-Net on PyTorch; same interface as :class:`faceprint.detection.mtcnn.OnnxNets`."""
 
     def __init__(self, paths: list[str], device: str) -> None:
-        torch = _torch()
+        torch = torch_module()
         self.torch = torch
         self.device = torch_device(device)
         self.nets = []

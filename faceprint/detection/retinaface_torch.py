@@ -15,8 +15,8 @@ import numpy as np
 
 from faceprint.detection.anchors import pad_to_stride
 from faceprint.detection.base import Detector
-from faceprint.detection.mtcnn_torch import _torch, torch_device
 from faceprint.detection.retinaface import _DEFAULT_SCORE, _MEAN_BGR, decode, priors
+from faceprint.runtime import torch_device, torch_module
 from faceprint.types import Face
 
 # biubug6 trained these weights with smaller anchors than the ONNX export uses (its data/config.py cfg_mnet)
@@ -25,7 +25,7 @@ _MIN_SIZES = ((10, 20), (32, 64), (128, 256))
 
 def build_retinaface() -> Any:
     """The network (an ``nn.Module``), untrained."""
-    torch = _torch()
+    torch = torch_module()
     nn, F = torch.nn, torch.nn.functional
 
     def conv_bn(i: int, o: int, stride: int = 1) -> Any:
@@ -110,7 +110,7 @@ def build_retinaface() -> Any:
 
 class RetinaFaceTorch(Detector):
     def _load(self) -> Any:
-        torch = _torch()
+        torch = torch_module()
         device = torch_device(self.options["device"])
         net = build_retinaface()
         state = torch.load(self.weight_path(self.spec.files[0]), map_location="cpu", weights_only=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.detection.mtcnn_torch import _torch, torch_device
 from faceprint.errors import ConfigError
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.dlib_format import DlibFormatError, DlibNet, Layer, read_net
 from faceprint.registry import ModelSpec
+from faceprint.runtime import torch_device, torch_module
 
 log = logging.getLogger("faceprint")
 
@@ -94,7 +94,7 @@ def _pool_args(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[in
 
 def build_module(net: DlibNet) -> Any:
     """A ``torch.nn.Module``: (N, H, W, 3) uint8 RGB → (N, 128) float, like dlib's ``anet_type``."""
-    torch = _torch()
+    torch = torch_module()
     nn, F = torch.nn, torch.nn.functional
     steps, conv_params, affine_params, fc = _program(net)
     inp = net.input.params
@@ -184,7 +184,7 @@ class DlibTorch(Recognizer):
         self.half = half
 
     def _load(self) -> Any:
-        torch = _torch()
+        torch = torch_module()
         dev = torch_device(self.device)
         if self.half and dev.type != "cuda":
             raise ConfigError("half=True needs device='cuda' (float16 convolutions are slow and inexact on the CPU)")
@@ -202,7 +202,7 @@ class DlibTorch(Recognizer):
         return module, dev
 
     def _embed(self, batch: np.ndarray) -> np.ndarray:
-        torch = _torch()
+        torch = torch_module()
         module, dev = self._model
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(dev, non_blocking=True)  # uint8 on the wire: 4x less to copy
