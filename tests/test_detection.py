@@ -169,6 +169,10 @@ def test_batches_equal_single_calls() -> None:
     assert len(batch) == 3 and batch[2] == []
     for got, p in zip(batch[:2], paths[:2]):
         assert [f.box for f in got] == [f.box for f in det.detect(p)]
+    # a detector object is accepted wherever a name is
+    from faceprint import Pipeline
+
+    assert create_detector(det) is det and Pipeline(detector=det).detector is det
 
 
 @needs_faces
@@ -185,3 +189,17 @@ def test_onnx_and_torch_backends_agree(onnx_name: str, torch_name: str, tol: flo
         for x, y in zip(sorted(fa, key=lambda f: f.box), sorted(fb, key=lambda f: f.box)):
             atol = tol * x.width
             assert np.allclose(x.box, y.box, atol=atol) and np.allclose(x.landmarks, y.landmarks, atol=atol), name
+
+
+@needs_faces
+@pytest.mark.parametrize("name", ALL_DETECTORS)
+def test_one_detector_shared_by_threads(name: str) -> None:
+    """represent_stream runs one detector from several threads: it must neither crash nor mix up results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    det = _make(name, max_side=480)
+    imgs = [load_image(IDENTITIES / n).pixels for n in ("img1.jpg", "couple.jpg", "img5.jpg")] * 2
+    want = [[f.box for f in det.detect(i)] for i in imgs]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda i: [f.box for f in det.detect(i)], imgs))
+    assert got == want

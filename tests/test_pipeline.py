@@ -140,7 +140,7 @@ def test_represent_stream_order_errors_and_bounded_readahead(pipeline: Pipeline,
     items: list[object] = [IDENTITIES / names[0], broken, IDENTITIES / names[1], blank, *(IDENTITIES / n for n in names[2:])]
     pulled = []
 
-    def source():  # noqa: ANN202
+    def source():
         for it in items:
             pulled.append(it)
             yield it

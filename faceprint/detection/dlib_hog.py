@@ -25,7 +25,8 @@ class DlibHOG(Detector):
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        rects, scores, _ = self._model.run(rgb, int(self.options["upsample"]), 0.0)
+        with self._lock:  # dlib's detector keeps scratch buffers: two threads at once crash it
+            rects, scores, _ = self._model.run(rgb, int(self.options["upsample"]), 0.0)
         return [
             Face(box=(r.left(), r.top(), r.right() + 1, r.bottom() + 1), score=float(s)) for r, s in zip(rects, scores)
         ]

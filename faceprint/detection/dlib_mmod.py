@@ -17,7 +17,8 @@ class DlibMMOD(Detector):
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        dets = self._model(rgb, int(self.options["upsample"]))
+        with self._lock:  # a dlib network holds its activations: not safe from two threads at once
+            dets = self._model(rgb, int(self.options["upsample"]))
         return [
             Face(box=(d.rect.left(), d.rect.top(), d.rect.right() + 1, d.rect.bottom() + 1), score=float(d.confidence))
             for d in dets

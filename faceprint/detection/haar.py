@@ -26,11 +26,12 @@ class HaarCascade(Detector):
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
         gray = cv2.equalizeHist(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
         side = max(12, int(min_size))
-        boxes, _, weights = self._model.detectMultiScale3(
-            gray,
-            scaleFactor=1.1,
-            minNeighbors=int(self.options["min_neighbors"]),
-            minSize=(side, side),
-            outputRejectLevels=True,
-        )
+        with self._lock:  # OpenCV does not promise a CascadeClassifier is safe to share between threads
+            boxes, _, weights = self._model.detectMultiScale3(
+                gray,
+                scaleFactor=1.1,
+                minNeighbors=int(self.options["min_neighbors"]),
+                minSize=(side, side),
+                outputRejectLevels=True,
+            )
         return [Face(box=(x, y, x + w, y + h), score=float(s)) for (x, y, w, h), s in zip(boxes, np.ravel(weights))]

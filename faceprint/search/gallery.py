@@ -1,0 +1,310 @@
+"""The Gallery: enrolled faces, stored under an embedding contract, searchable by image or vector."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceprint.errors import ConfigError, ContractError, ImageError, NoFaceError
+from faceprint.image import ImageInput
+from faceprint.registry import find as find_spec
+from faceprint.search.backends import open_store
+from faceprint.search.contract import EmbeddingContract
+from faceprint.search.folder import IdentityRule, classify, identity_of, sha256_file, under, walk_images
+from faceprint.search.ranking import aggregate_hits, content_key, progress_bar
+from faceprint.search.types import Entry, FaceMatches, FileRecord, GalleryStats, IndexReport
+from faceprint.types import Representation
+from faceprint.verification import threshold_for
+
+log = logging.getLogger("faceprint")
+
+AGGREGATES = (None, "min", "mean")
+
+
+class Gallery:
+    """Faces enrolled for search. ``location``: a folder (embedded store, no server) or
+    ``postgresql://...`` (pgvector); ``backend="milvus"`` for Milvus / milvus-lite.
+
+    Every gallery is bound to the embedding contract it was created with (model, weights,
+    alignment, metric); opening it with different settings raises :class:`ContractError`.
+    Options after ``faces`` go to the store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``).
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        model: str = "dlib",
+        detector: str = "mtcnn",
+        align: str = "template",
+        metric: str | None = None,
+        faces: str = "largest",
+        **store_options: Any,
+    ) -> None:
+        self.contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
+        self.spec = find_spec(self.contract.model)
+        self.faces = faces
+        self.store = open_store(location, dim=self.contract.dim, metric=self.contract.metric, **store_options)
+        meta = self.store.read_meta()
+        if "contract" in meta:
+            stored = EmbeddingContract.from_dict(meta["contract"])
+            stored.check(self.contract, "these settings")
+            if stored.detector != self.contract.detector:
+                log.warning("gallery was indexed with detector %r; querying with %r", stored.detector, detector)
+        else:
+            self.store.write_meta({"contract": self.contract.to_dict(), "created": time.time()})
+        self._pipeline: Any = None
+
+    def __repr__(self) -> str:
+        return f"Gallery({self.store.stats().get('path', '')!r}, model={self.contract.model!r}, metric={self.contract.metric!r})"
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def pipeline(self) -> Any:
+        if self._pipeline is None:
+            from faceprint.api import get_pipeline
+
+            c = self.contract
+            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0])
+        return self._pipeline
+
+    # -- vectors ---------------------------------------------------------------------------------
+    def _prepare(self, vectors: np.ndarray | Sequence[Any]) -> np.ndarray:
+        v = np.atleast_2d(np.asarray(vectors, np.float32))
+        if v.ndim != 2 or v.shape[1] != self.contract.dim:
+            raise ContractError(f"vectors of shape {v.shape} do not fit this gallery's {self.contract.dim}-d "
+                                f"{self.contract.model} embeddings")  # fmt: skip
+        if not np.isfinite(v).all():
+            raise ConfigError("vectors contain NaN or infinity")
+        if self.contract.metric != "euclidean":  # inner product on unit vectors ranks like cosine
+            v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return v
+
+    def add_vectors(
+        self, vectors: np.ndarray, identities: str | Sequence[str], keys: Sequence[str] | None = None
+    ) -> list[int]:
+        """Store precomputed embeddings (made under this gallery's contract); returns their entry ids."""
+        v = self._prepare(vectors)
+        n = len(v)
+        ids = [identities] * n if isinstance(identities, str) else list(identities)
+        keys = list(keys) if keys is not None else [f"vector:{os.urandom(8).hex()}" for _ in range(n)]
+        if len(ids) != n or len(keys) != n:
+            raise ConfigError(f"{n} vectors need {n} identities and keys, got {len(ids)} and {len(keys)}")
+        return self.store.apply(entries=[(key, ident, 0, None, 0.0) for key, ident in zip(keys, ids)], vectors=v)
+
+    # -- images ----------------------------------------------------------------------------------
+    def _embed(self, source: ImageInput, *, faces: str, enforce_detection: bool = True) -> list[Representation]:
+        return self.pipeline.represent(source, faces=faces, enforce_detection=enforce_detection)
+
+    def add(self, images: ImageInput | Iterable[ImageInput], identity: str | None = None) -> IndexReport:
+        """Enrol images (paths, or arrays/bytes with ``identity``); a path already stored is replaced.
+
+        Identity defaults to the image's folder name. Images without a face are reported, not stored.
+        """
+        items = list(images) if isinstance(images, list | tuple) else [images]
+        t0 = time.perf_counter()
+        files: list[FileRecord] = []
+        entries: list[tuple[str, str, int, Any, float]] = []
+        vecs: list[np.ndarray] = []
+        no_face: list[str] = []
+        errors: list[tuple[str, str]] = []
+        for item in items:
+            if isinstance(item, str | os.PathLike):
+                path = Path(os.path.abspath(item))
+                key, ident = str(path), identity or path.parent.name
+            elif identity is None:
+                raise ConfigError("images given as arrays or bytes need identity=")
+            else:
+                key, ident = content_key(item), identity
+            rec, reps = self._embed_file(item, key, no_face, errors)
+            files += [rec] if isinstance(item, str | os.PathLike) and rec else []
+            entries += [(key, ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]
+            vecs += [r.embedding for r in reps]
+        keys = [f.path for f in files] + [e[0] for e in entries]
+        self.store.apply(remove_keys=list(dict.fromkeys(keys)), files=files, entries=entries,
+                         vectors=self._prepare(np.stack(vecs)) if vecs else None)  # fmt: skip
+        return IndexReport(indexed=len(items) - len(errors) - len(no_face), faces=len(entries), no_face=tuple(no_face),
+                           errors=tuple(errors), seconds=time.perf_counter() - t0)  # fmt: skip
+
+    def _embed_file(
+        self, item: Any, key: str, no_face: list[str], errors: list[tuple[str, str]]
+    ) -> tuple[FileRecord | None, list[Representation]]:
+        is_path = isinstance(item, str | os.PathLike)
+        st = os.stat(item) if is_path and os.path.exists(item) else None
+        digest = sha256_file(Path(item)) if st is not None else ""
+
+        def rec(status: str, n: int, why: str = "") -> FileRecord | None:
+            return None if st is None else FileRecord(key, st.st_size, st.st_mtime, digest, status, n, why)
+
+        try:
+            reps = self._embed(item, faces=self.faces)
+        except NoFaceError:
+            no_face.append(key)
+            return rec("no_face", 0), []
+        except ImageError as exc:
+            errors.append((key, str(exc)))
+            return rec("error", 0, str(exc)), []
+        return rec("ok", len(reps)), reps
+
+    def sync(self, folder: str | os.PathLike[str], *, identity: IdentityRule = "folder", progress: bool = False,
+             batch: int = 16) -> IndexReport:  # fmt: skip
+        """Make the gallery mirror ``folder``: embed new and changed images, drop deleted ones.
+
+        Unchanged files (same size and mtime, or same content hash) are not re-embedded; files that
+        had no face are remembered and retried only when they change.
+        """
+        root = Path(os.path.abspath(folder))
+        if not root.is_dir():
+            raise ConfigError(f"{folder}: not a folder; pass the folder of images to index")
+        t0 = time.perf_counter()
+        known = {k: v for k, v in self.store.files().items() if under(k, root)}
+        seen: set[str] = set()
+        todo: list[Path] = []
+        touched: list[FileRecord] = []
+        skipped: list[tuple[str, str]] = []
+        unchanged = 0
+        for path, why in walk_images(root):
+            if why:
+                skipped.append((str(path), why))
+                continue
+            key = str(path)
+            seen.add(key)
+            state, rec, _ = classify(path, known.get(key))
+            unchanged += state != "changed"
+            if rec is not None:
+                touched.append(rec)
+            if state == "changed":
+                todo.append(path)
+        gone = [k for k in known if k not in seen]
+        if gone or touched:
+            self.store.apply(remove_keys=gone, files=touched)
+        no_face: list[str] = []
+        errors: list[tuple[str, str]] = []
+        n_faces = 0
+        bar = progress_bar(len(todo), progress, f"indexing {root.name}")
+        for s in range(0, len(todo), batch):  # one transaction per batch: progress survives a crash
+            files, entries, vecs = [], [], []
+            for path in todo[s : s + batch]:
+                rec, reps = self._embed_file(path, str(path), no_face, errors)
+                files += [rec] if rec else []
+                ident = identity_of(path, root, identity)
+                entries += [(str(path), ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]
+                vecs += [r.embedding for r in reps]
+                if bar is not None:
+                    bar.update(1)
+            n_faces += len(entries)
+            self.store.apply(remove_keys=[f.path for f in files], files=files, entries=entries,
+                             vectors=self._prepare(np.stack(vecs)) if vecs else None)  # fmt: skip
+        if bar is not None:
+            bar.close()
+        return IndexReport(indexed=len(todo) - len(no_face) - len(errors), faces=n_faces, unchanged=unchanged,
+                           removed=len(gone), no_face=tuple(no_face), errors=tuple(errors), skipped=tuple(skipped),
+                           seconds=time.perf_counter() - t0)  # fmt: skip
+
+    def remove(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (), *,
+               identity: str | None = None) -> int:  # fmt: skip
+        """Remove the entries of these files/keys and/or of one identity; returns how many entries went."""
+        items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        keys = [k for p in items for k in (str(p), os.path.abspath(p))]  # a stored key, or a path as given
+        if identity is not None:
+            keys += self.store.keys_of_identity(identity)
+        before = self.store.count()
+        self.store.apply(remove_keys=list(dict.fromkeys(keys)))
+        return before - self.store.count()
+
+    # -- search ----------------------------------------------------------------------------------
+    def search(
+        self,
+        query: ImageInput | np.ndarray | Sequence[Representation],
+        k: int = 5,
+        *,
+        aggregate: str | None = None,
+        threshold: float | None = None,
+        faces: str = "all",
+        enforce_detection: bool = True,
+    ) -> list[FaceMatches]:
+        """Top-``k`` matches for each face of ``query`` (an image), or for each row of a float array
+        of embeddings (shape ``(d,)`` or ``(n, d)``). ``aggregate="min"|"mean"`` ranks identities
+        (by their closest face, or the mean over their faces among the candidates) instead of faces."""
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
+        if aggregate not in AGGREGATES:
+            raise ConfigError(f"aggregate must be None, 'min' or 'mean', not {aggregate!r}")
+        reps: list[Representation] | None = None
+        is_vec = isinstance(query, np.ndarray) and query.dtype.kind == "f"
+        if is_vec and (query.ndim == 1 or (query.ndim == 2 and query.shape[1] == self.contract.dim)):  # type: ignore[union-attr]
+            vectors = query
+        elif isinstance(query, list | tuple) and query and isinstance(query[0], Representation):
+            reps = list(query)  # type: ignore[arg-type]
+            for r in reps:
+                if r.model != self.contract.model and find_spec(r.model).files[:1] != self.spec.files[:1]:
+                    raise ContractError(f"query embedded with {r.model!r}; this gallery holds {self.contract.model!r}")
+            vectors = np.stack([r.embedding for r in reps])
+        else:
+            reps = self._embed(query, faces=faces, enforce_detection=enforce_detection)  # type: ignore[arg-type]
+            vectors = np.stack([r.embedding for r in reps])
+        q = self._prepare(vectors)
+        fetch = k if aggregate is None else max(10 * k, 100)
+        dist, ids = self.store.search(q, fetch)
+        meta = self.store.entries([int(i) for i in np.unique(ids) if i >= 0])
+        thr = threshold_for(self.spec, self.contract.metric) if threshold is None else float(threshold)
+        out = []
+        for row in range(len(q)):
+            hits = [(float(d), meta[int(i)]) for d, i in zip(dist[row], ids[row]) if i >= 0 and int(i) in meta]
+            matches = aggregate_hits(hits, aggregate, k, thr, self.contract.metric)
+            face = reps[row].face if reps else None
+            out.append(FaceMatches(tuple(matches), face, reps[row].source if reps else ""))
+        return out
+
+    # -- maintenance -----------------------------------------------------------------------------
+    def copy_to(self, other: Gallery, batch: int = 10_000) -> int:
+        """Copy every entry (with file records) into ``other``, e.g. from a laptop folder to PostgreSQL.
+
+        Both galleries must share the embedding contract; returns the number of entries copied.
+        """
+        self.contract.check(other.contract, "the target gallery")
+        n = 0
+        for entries, vectors in self.store.iter_entries(batch):
+            other.store.apply(remove_keys=[e.key for e in entries if e.face == 0], entries=[
+                (e.key, e.identity, e.face, e.box, e.score) for e in entries], vectors=vectors)  # fmt: skip
+            n += len(entries)
+        files = list(self.store.files().values())
+        for s in range(0, len(files), batch):
+            other.store.apply(files=files[s : s + batch])
+        return n
+
+    def __iter__(self) -> Iterator[tuple[Entry, np.ndarray]]:
+        """Every stored entry with its (stored, possibly normalised) vector."""
+        for entries, vectors in self.store.iter_entries():
+            yield from zip(entries, vectors)
+
+    def rebuild(self) -> dict[str, Any]:
+        """Compact deleted entries and rebuild the index (with its recall self-check for HNSW)."""
+        return self.store.rebuild()
+
+    def __len__(self) -> int:
+        return self.store.count()
+
+    def stats(self) -> GalleryStats:
+        files = self.store.files().values()
+        return GalleryStats(
+            entries=self.store.count(), files=sum(f.status == "ok" for f in files),
+            identities=self.store.identity_count(),
+            no_face_files=sum(f.status == "no_face" for f in files), error_files=sum(f.status == "error" for f in files),
+            contract=self.contract.to_dict(), backend=self.store.stats(),
+        )  # fmt: skip
+
