@@ -206,3 +206,18 @@ def test_add_and_remove_images(ids: dict, tmp_path: Path) -> None:
         best = g.search(str(a), k=5)[0]
         assert len(best) == 2 and best.best.identity == "zed" and best.best.file == str(a)
         assert g.remove(str(a)) == 1 and g.remove(identity="yan") == 1 and len(g) == 0
+
+
+def test_find_with_anti_spoofing(ids: dict) -> None:
+    import faceprint
+
+    pytest.importorskip("torch", reason="the anti-spoofing models run on PyTorch")
+    path, ident, rep = ids["queries"][0]
+    res = faceprint.find(str(path), db=str(ids["gallery"]), k=1, anti_spoofing=True)
+    face = res[0].face
+    assert face is not None and face.is_real is not None and 0.0 <= face.antispoof_score <= 1.0
+    assert res[0].best.identity == ident
+    from faceprint.search import Gallery
+
+    with Gallery(ids["gallery"]) as g, pytest.raises(faceprint.ConfigError, match="image query"):
+        g.search([rep], k=1, anti_spoofing=True)

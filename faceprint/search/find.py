@@ -58,6 +58,7 @@ def find(
     refresh: bool = True,
     progress: bool = False,
     gallery: str | os.PathLike[str] | None = None,
+    anti_spoofing: bool = False,
     **store_options: Any,
 ) -> list[FaceMatches]:
     """The top-``k`` gallery matches of each face in ``img`` (one :class:`FaceMatches` per face).
@@ -65,6 +66,7 @@ def find(
     ``db`` is a folder of photos (identity = sub-folder name; indexed into ``db/.faceprint/`` and
     brought up to date first unless ``refresh=False``), a gallery folder, or a ``postgresql://`` URL.
     ``verified`` on each match means distance <= the model's threshold for the metric (or ``threshold``).
+    ``anti_spoofing=True`` fills each query face's ``is_real`` and ``antispoof_score`` (``FaceMatches.face``).
     """
     g, folder = open_gallery(db, model=model, detector=detector, align=align, metric=metric, gallery=gallery,
                              **store_options)  # fmt: skip
@@ -72,7 +74,7 @@ def find(
         if folder is not None and refresh:
             g.sync(folder, progress=progress)
         return g.search(img, k, aggregate=aggregate, threshold=threshold, faces=faces,
-                        enforce_detection=enforce_detection)  # fmt: skip
+                        enforce_detection=enforce_detection, anti_spoofing=anti_spoofing)  # fmt: skip
 
 
 def index(folder: str | os.PathLike[str], db: str | os.PathLike[str] | None = None, *, progress: bool = False,

@@ -6,13 +6,14 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, ImageError, NoFaceError
-from faceprint.image import ImageInput
+from faceprint.image import ImageInput, load_image
 from faceprint.registry import find as find_spec
 from faceprint.search.backends import open_store
 from faceprint.search.contract import EmbeddingContract
@@ -236,27 +237,38 @@ class Gallery:
         threshold: float | None = None,
         faces: str = "all",
         enforce_detection: bool = True,
+        anti_spoofing: bool = False,
     ) -> list[FaceMatches]:
         """Top-``k`` matches for each face of ``query`` (an image), or for each row of a float array
         of embeddings (shape ``(d,)`` or ``(n, d)``). ``aggregate="min"|"mean"`` ranks identities
-        (by their closest face, or the mean over their faces among the candidates) instead of faces."""
+        (by their closest face, or the mean over their faces among the candidates) instead of faces.
+        ``anti_spoofing=True`` (image queries) fills each query face's ``is_real`` and ``antispoof_score``."""
         if k < 1:
             raise ConfigError(f"k must be >= 1, got {k}")
         if aggregate not in AGGREGATES:
             raise ConfigError(f"aggregate must be None, 'min' or 'mean', not {aggregate!r}")
         reps: list[Representation] | None = None
         is_vec = isinstance(query, np.ndarray) and query.dtype.kind == "f"
-        if is_vec and (query.ndim == 1 or (query.ndim == 2 and query.shape[1] == self.contract.dim)):  # type: ignore[union-attr]
+        is_vec = is_vec and (query.ndim == 1 or (query.ndim == 2 and query.shape[1] == self.contract.dim))  # type: ignore[union-attr]
+        is_reps = isinstance(query, list | tuple) and bool(query) and isinstance(query[0], Representation)
+        if anti_spoofing and (is_vec or is_reps):
+            raise ConfigError("anti_spoofing needs an image query, not embeddings")
+        if is_vec:
             vectors = query
-        elif isinstance(query, list | tuple) and query and isinstance(query[0], Representation):
+        elif is_reps:
             reps = list(query)  # type: ignore[arg-type]
             for r in reps:
                 if r.model != self.contract.model and find_spec(r.model).files[:1] != self.spec.files[:1]:
                     raise ContractError(f"query embedded with {r.model!r}; this gallery holds {self.contract.model!r}")
             vectors = np.stack([r.embedding for r in reps])
         else:
-            reps = self._embed(query, faces=faces, enforce_detection=enforce_detection)  # type: ignore[arg-type]
+            img = load_image(query)  # type: ignore[arg-type]
+            reps = self._embed(img, faces=faces, enforce_detection=enforce_detection)
+            if anti_spoofing:
+                live = self.pipeline.analyzer.check_liveness([(img.pixels, r.face) for r in reps])
+                reps = [replace(r, face=f) for r, f in zip(reps, live)]
             vectors = np.stack([r.embedding for r in reps])
+
         q = self._prepare(vectors)
         fetch = k if aggregate is None else max(10 * k, 100)
         dist, ids = self.store.search(q, fetch)
