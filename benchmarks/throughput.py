@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from pipeline import bench_face_recognition
 
 from faceprint.recognition import Recognizer, create_recognizer
 
@@ -77,7 +78,8 @@ def end_to_end(paths: list[Path], detectors: list[str], recognizers: list[str]) 
 
     print(f"\nend to end, {len(paths)} photos, largest face each, represent_stream(batch_size=32, workers=2)")
     print(f"{'detector':<14}{'recognizer':<12}{'images/s':>10}{'ms/image':>10}{'vs face_recognition':>21}")
-    fr = _face_recognition_rate(paths)
+    sec = bench_face_recognition(paths)  # benchmarks/pipeline.py, run as a sibling script
+    fr = 1 / sec if sec else None
     for det in detectors:
         for rec in recognizers:
             pipe = Pipeline(det, rec)
@@ -91,19 +93,6 @@ def end_to_end(paths: list[Path], detectors: list[str], recognizers: list[str]) 
         print(f"{'face_recognition 1.3 (HOG + dlib)':<36}{fr:>10.2f}{1000 / fr:>10.1f}")
     else:
         print("face_recognition not installed (pip install --no-deps face_recognition): no ratio")
-
-
-def _face_recognition_rate(paths: list[Path]) -> float | None:
-    try:
-        import face_recognition
-    except ImportError:
-        return None
-    face_recognition.face_encodings(face_recognition.load_image_file(str(paths[0])))
-    t = time.perf_counter()
-    for p in paths:
-        img = face_recognition.load_image_file(str(p))
-        face_recognition.face_encodings(img, face_recognition.face_locations(img))
-    return len(paths) / (time.perf_counter() - t)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
-from faceprint.errors import DependencyError, DeviceError
+from faceprint.errors import ConfigError, DependencyError, DeviceError
 from faceprint.registry import ModelSpec, WeightFile
 
 log = logging.getLogger("faceprint")
@@ -93,3 +93,16 @@ class LazyModel(ABC):
     @abstractmethod
     def _load(self) -> Any:
         """Load the model files; called once, on first use."""
+
+
+class BatchModel(LazyModel):
+    """A lazily loaded network that runs batches of inputs on a chosen device."""
+
+    def __init__(
+        self, spec: ModelSpec, *, weights: dict[str, str] | None = None, device: str = "cpu", batch_size: int = 32
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        super().__init__(spec, weights)
+        self.device = device
+        self.batch_size = batch_size

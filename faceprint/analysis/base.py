@@ -14,7 +14,7 @@ import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.registry import ModelSpec
-from faceprint.runtime import LazyModel, torch_device, torch_module
+from faceprint.runtime import BatchModel, torch_device, torch_module
 
 Box = tuple[float, float, float, float]
 
@@ -41,17 +41,13 @@ def margin_crop(image: np.ndarray, box: Box, margin: float, size: tuple[int, int
     return cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
 
 
-class AttributeModel(LazyModel):
+class AttributeModel(BatchModel):
     """A face-attribute model. Subclasses implement :meth:`_load`, :meth:`preprocess` and :meth:`_predict`."""
 
     def __init__(
         self, spec: ModelSpec, *, weights: dict[str, str] | None = None, device: str = "cpu", batch_size: int = 64
     ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        super().__init__(spec, weights)
-        self.device = device
-        self.batch_size = batch_size
+        super().__init__(spec, weights=weights, device=device, batch_size=batch_size)
 
     @property
     def labels(self) -> tuple[str, ...]:

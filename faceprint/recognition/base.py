@@ -8,25 +8,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import Alignment, ModelSpec
-from faceprint.runtime import LazyModel
+from faceprint.registry import Alignment
+from faceprint.runtime import BatchModel
 
 
-class Recognizer(LazyModel):
+class Recognizer(BatchModel):
     """Embeds aligned face crops. Subclasses implement :meth:`_load` and :meth:`_embed`.
 
     Crops given to :meth:`embed` are BGR uint8 at the spec's input size (as the alignment
     stage makes them); colour conversion and normalisation follow the registry spec.
     """
-
-    def __init__(
-        self, spec: ModelSpec, *, weights: dict[str, str] | None = None, device: str = "cpu", batch_size: int = 32
-    ) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        super().__init__(spec, weights)
-        self.device = device
-        self.batch_size = batch_size
 
     @property
     def alignment(self) -> Alignment:
