@@ -429,6 +429,10 @@ _ANALYSIS_SPECS: tuple[ModelSpec, ...] = (
 )  # fmt: skip
 _SPECS = _SPECS + _ANALYSIS_SPECS
 
+from faceprint.registry_deepface import recognizer_specs  # noqa: E402 - it builds on the classes above
+
+_SPECS = _SPECS + recognizer_specs()
+
 
 def _key(name: str) -> str:
     return re.sub(r"[\s_\-.]", "", name).lower()

@@ -109,6 +109,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
+        # recorded before replying: the client may finish reading before this thread runs again
+        self.server.requests.append((self.path, self.headers.get("Range")))  # type: ignore[attr-defined]
         start = 0
         rng = self.headers.get("Range")
         if rng:
@@ -120,7 +122,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         self.wfile.write(body[start:])
-        self.server.requests.append((self.path, rng))  # type: ignore[attr-defined]
 
 
 @pytest.fixture

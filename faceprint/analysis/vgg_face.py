@@ -23,8 +23,12 @@ BLOCKS = (2, 2, 3, 3, 3)
 N_CONV = sum(BLOCKS) + 3
 
 
-def load_vgg_head(path: str, device: Any) -> Any:
-    """A callable (N, 3, H, W) tensor → (N, classes) softmax, built from a deepface attribute ``.h5``."""
+def load_vgg_head(path: str, device: Any, descriptor: bool = False) -> Any:
+    """A callable (N, 3, H, W) tensor → (N, classes) softmax, built from a deepface attribute ``.h5``.
+
+    With ``descriptor`` it stops at the ReLU'd fc7 output, flattened: VGG-Face's face descriptor
+    (deepface's ``vgg_face_weights.h5`` has this same 16-layer layout, with 2622 identity classes).
+    """
     torch = torch_module()
     F = torch.nn.functional
     layers = [(name, w) for name, w in read_weights(path).items() if "kernel" in w]
@@ -48,6 +52,8 @@ def load_vgg_head(path: str, device: Any) -> Any:
             x = F.max_pool2d(x, 2, 2)
         x = F.relu(F.conv2d(x, *params[i]))
         x = F.relu(F.conv2d(x, *params[i + 1]))
+        if descriptor:
+            return x.permute(0, 2, 3, 1).flatten(1)
         x = F.conv2d(x, *params[i + 2])
         return torch.softmax(x.permute(0, 2, 3, 1).flatten(1), dim=1)
 
