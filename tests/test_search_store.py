@@ -149,3 +149,27 @@ def test_store_protocol(tmp_path: Path) -> None:
 def test_kill_9_during_bulk_add_loses_nothing_acknowledged(tmp_path: Path, run: int) -> None:
     for round_ in range(2):  # the second writer appends to what the first left behind
         kill_during_bulk_add(str(tmp_path / "g"), tmp_path, seed=run * 10 + round_)
+
+
+def test_reader_sees_one_commit_while_another_process_writes(tmp_path: Path) -> None:
+    """A commit landing between the reader's queries must not mix two states (it once raised IndexError)."""
+    with _gallery(tmp_path / "g") as writer, _gallery(tmp_path / "g") as reader:
+        writer.add_vectors(unit(50, 128), ["a"] * 50, keys=[f"a{i}" for i in range(50)])
+        store = reader.store
+        real = store.db
+
+        class CommitsMidRead:  # another writer commits right before the reader lists the entries
+            def __getattr__(self, name: str) -> object:
+                return getattr(real, name)
+
+            def execute(self, sql: str, *args: object) -> object:
+                if sql.startswith("SELECT row, id FROM entries"):
+                    writer.add_vectors(unit(50, 128, seed=2), ["b"] * 50, keys=[f"b{i}" for i in range(50)])
+                return real.execute(sql, *args)
+
+        store.db = CommitsMidRead()
+        try:
+            store._refresh()
+        finally:
+            store.db = real
+        assert len(reader.search(unit(1, 128), k=100)[0]) in (50, 100)

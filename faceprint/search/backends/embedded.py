@@ -8,6 +8,7 @@ the vector file, so two processes never append at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -98,8 +99,24 @@ class EmbeddedStore:
         return self.dim * self.dtype.itemsize
 
     # -- reading --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: every SELECT inside sees the same commit, whatever other processes write."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
     def _refresh(self) -> None:
         """Catch up with commits (ours or another process's) since the last look."""
+        with self._snapshot():
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
         version = self._get("version")
         if version == self._version:
             return
@@ -208,7 +225,9 @@ class EmbeddedStore:
     def iter_entries(self, batch: int = 10_000) -> Iterator[tuple[list[Entry], np.ndarray]]:
         self._refresh()
         data = self._matrix()
-        rows = self.db.execute("SELECT id, key, identity, face, x1, y1, x2, y2, score, row FROM entries ORDER BY row")
+        # rows beyond the refreshed count were committed after it: their vectors are not mapped yet
+        rows = self.db.execute("SELECT id, key, identity, face, x1, y1, x2, y2, score, row FROM entries "
+                               "WHERE row < ? ORDER BY row", (self._rows,))  # fmt: skip
         while chunk := rows.fetchmany(batch):
             entries = [Entry(r[0], r[1], r[2], r[3] or 0, box_tuple(r[4:8]), r[8] or 0.0) for r in chunk]
             yield entries, np.asarray(data[[r[9] for r in chunk]], np.float32)
