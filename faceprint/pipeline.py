@@ -283,7 +283,7 @@ class Pipeline:
         dist = float(d[i, j])
         for im, face in ((imgs[0], aligned[0][0][i]), (imgs[1], aligned[1][0][j])):
             if face.is_real is False:
-                raise SpoofError(im.source, float(face.antispoof_score or 0.0), self._spoof_threshold())
+                raise SpoofError(im.source, float(face.antispoof_score or 0.0), self.analyzer.spoof_threshold())
         timings["total"] = time.perf_counter() - t0
         return VerifyResult(
             verified=dist <= thr,
@@ -298,9 +298,6 @@ class Pipeline:
         )
 
     # -- analyze --------------------------------------------------------------------------------
-    def _spoof_threshold(self) -> float:
-        return float(self.analyzer.model("antispoof").spec.options.get("threshold", 0.5))
-
     def analyze(
         self,
         image: ImageInput,

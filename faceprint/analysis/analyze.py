@@ -81,12 +81,15 @@ class Analyzer:
         m = self.model(task)
         return m.predict_inputs([m.preprocess(img, f.box) for img, f in items])
 
+    def spoof_threshold(self) -> float:
+        """P(live) at or above which a face counts as live (the anti-spoofing model's registry option)."""
+        return float(self.model("antispoof").spec.options.get("threshold", 0.5))
+
     def check_liveness(self, items: Sequence[tuple[np.ndarray, Face]]) -> list[Face]:
         """The faces with ``is_real`` and ``antispoof_score`` (P(live)) filled in, in one batch."""
         if not items:
             return []
-        m = self.model("antispoof")
-        threshold = float(m.spec.options.get("threshold", 0.5))
+        threshold = self.spoof_threshold()
         live = self._run("antispoof", items)[:, 1]
         return [replace(f, is_real=bool(s >= threshold), antispoof_score=float(s)) for (_, f), s in zip(items, live)]
 
