@@ -1,7 +1,7 @@
-"""Embedding throughput of dlib's face ResNet: dlib itself vs faceprint's PyTorch conversion.
+"""Embedding throughput of dlib's face ResNet: dlib itself vs faceprint's ONNX Runtime and PyTorch conversions.
 
 Usage: python benchmarks/throughput.py [FOLDER] [--faces N] [--batches 1,8,32] [--cuda-batches 1,2,...,256]
-       [--e2e mtcnn,dlib_hog,opencv_haar] [--e2e-recognizers dlib,dlib_torch]
+       [--e2e mtcnn,dlib_hog,opencv_haar] [--e2e-recognizers dlib_bin,dlib,dlib_torch]
 
 Aligned 150x150 chips are made from the photos in FOLDER (default ../shared/faces/identities);
 random chips stand in when the folder is missing. Prints ms/face and faces/s for each backend and
@@ -30,7 +30,7 @@ def make_chips(folder: Path, limit: int) -> tuple[np.ndarray, str]:
     if paths:
         from faceprint import Pipeline
 
-        pipe = Pipeline("mtcnn", "dlib")
+        pipe = Pipeline("mtcnn", "dlib_bin")
         chips = [e.crop for p in paths for e in pipe.extract_faces(p, enforce_detection=False)]
         return np.stack(chips), f"{len(chips)} aligned faces from {len(paths)} photos in {folder}"
     rng = np.random.default_rng(0)
@@ -59,7 +59,7 @@ def time_per_face(
 
 def row(name: str, device: str, batch: int, sec: float, ref: float | None) -> str:
     ratio = f"{ref / sec:8.1f}x" if ref else f"{'-':>9}"
-    return f"{name:<14}{device:<7}{batch:>6}{sec * 1000:>10.2f}{1 / sec:>10.1f}{ratio}"
+    return f"{name:<16}{device:<7}{batch:>6}{sec * 1000:>10.2f}{1 / sec:>10.1f}{ratio}"
 
 
 def recognizer(name: str, **options: object) -> Recognizer | None:
@@ -95,6 +95,43 @@ def end_to_end(paths: list[Path], detectors: list[str], recognizers: list[str]) 
         print("face_recognition not installed (pip install --no-deps face_recognition): no ratio")
 
 
+def cuda_rows(chips: np.ndarray, batches: list[int], faces: int, ref1: float | None) -> None:
+    """CUDA rows for every converted backend that sees a GPU; fp16 also reports its worst cosine distance to fp32."""
+    import onnxruntime as ort
+
+    try:
+        import torch
+
+        has_torch_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_torch_cuda = False
+    runs: list[tuple[str, dict]] = []
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        runs.append(("dlib", {}))
+    if has_torch_cuda:
+        runs += [("dlib_torch", {}), ("dlib_torch", {"half": True})]
+    if not runs:
+        print("\nno CUDA GPU visible to onnxruntime or PyTorch: CUDA rows skipped")
+        return
+    fp32 = None
+    for name, opts in runs:
+        rec = recognizer(name, device="cuda", batch_size=1, **opts)
+        if rec is None:
+            continue
+        label = name + ("-fp16" if opts.get("half") else "")
+        for b in batches:
+            rec.batch_size = b
+            print(row(label, "cuda", b, time_per_face(rec.embed, chips, b, max(faces * 8, 2 * b)), ref1))
+        rec.batch_size = 64
+        out = rec.embed(chips)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        if fp32 is None:
+            fp32 = out
+        else:
+            print(f"{label}: worst cosine distance to {runs[0][0]} fp32 on these chips: {float((1 - (out * fp32).sum(1)).max()):.2e}")
+    print("cuda rows compare against dlib-bin at batch 1 on the CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
@@ -103,39 +140,30 @@ def main() -> None:
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--cuda-batches", default="1,2,4,8,16,32,64,128,256")
     ap.add_argument("--e2e", default="mtcnn,dlib_hog,opencv_haar", help="detectors for the end-to-end rows ('' for none)")
-    ap.add_argument("--e2e-recognizers", default="dlib,dlib_torch")
+    ap.add_argument("--e2e-recognizers", default="dlib_bin,dlib,dlib_torch")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
     chips, what = make_chips(args.folder, args.limit)
 
-    import torch
+    import os
 
-    print(f"{what}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads\n")
-    print(f"{'backend':<14}{'device':<7}{'batch':>6}{'ms/face':>10}{'faces/s':>10}{'vs dlib':>9}")
+    print(f"{what}; {os.cpu_count()} CPU cores\n")
+    print(f"{'backend':<16}{'device':<7}{'batch':>6}{'ms/face':>10}{'faces/s':>10}{'vs dlib':>9}")
     ref: dict[int, float] = {}
-    dlib_rec = recognizer("dlib", device="cpu")
+    dlib_rec = recognizer("dlib_bin")
     for b in batches if dlib_rec else []:
         dlib_rec.batch_size = b
         ref[b] = time_per_face(dlib_rec.embed, chips, b, args.faces)
         print(row("dlib-bin", "cpu", b, ref[b], None))
-    torch_rec = recognizer("dlib_torch", device="cpu")
-    for b in batches if torch_rec else []:
-        torch_rec.batch_size = b
-        print(row("dlib_torch", "cpu", b, time_per_face(torch_rec.embed, chips, b, args.faces * 4), ref.get(b)))
+    for name, label in (("dlib", "dlib (onnx)"), ("dlib_torch", "dlib_torch")):
+        rec = recognizer(name, device="cpu")
+        for b in batches if rec else []:
+            rec.batch_size = b
+            print(row(label, "cpu", b, time_per_face(rec.embed, chips, b, args.faces * 4), ref.get(b)))
     if args.e2e and args.folder.is_dir():
         paths = sorted(p for p in args.folder.rglob("*") if p.suffix.lower() in EXTS)[: args.limit]
         end_to_end(paths, args.e2e.split(","), args.e2e_recognizers.split(","))
-    if not torch.cuda.is_available():
-        print("\nno CUDA GPU visible to PyTorch: CUDA rows skipped")
-        return
-    ref1 = ref.get(1)
-    for half in (False, True):
-        rec = recognizer("dlib_torch", device="cuda", half=half, batch_size=1)
-        for b in (int(x) for x in args.cuda_batches.split(",")) if rec else []:
-            rec.batch_size = b
-            sec = time_per_face(rec.embed, chips, b, max(args.faces * 8, 2 * b))
-            print(row("dlib_torch" + ("-fp16" if half else ""), "cuda", b, sec, ref1))
-    print("\ncuda rows compare against dlib-bin at batch 1 on the CPU")
+    cuda_rows(chips, [int(x) for x in args.cuda_batches.split(",")], args.faces, ref.get(1))
 
 
 if __name__ == "__main__":

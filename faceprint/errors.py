@@ -63,6 +63,10 @@ class WeightsChecksumError(FaceprintError, ValueError):
     """A weight file's sha256 does not match the registry."""
 
 
+class WeightsFormatError(FaceprintError, ValueError):
+    """A weight file is readable but is not what the model expects (layout, shapes, inputs)."""
+
+
 class DependencyError(FaceprintError, ImportError):
     """An optional dependency needed by the chosen model is not installed."""
 

@@ -15,8 +15,8 @@ log = logging.getLogger("faceprint")
 _PROVIDERS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
 
 
-def onnx_session(path: str, device: str = "cpu", threads: int | None = None) -> Any:
-    """An onnxruntime InferenceSession on ``device`` ("cpu", "cuda" or "auto").
+def onnx_session(model: str | bytes, device: str = "cpu", threads: int | None = None) -> Any:
+    """An onnxruntime InferenceSession for a file path or serialized model, on ``device`` ("cpu", "cuda" or "auto").
 
     Raises :class:`DeviceError` when "cuda" is asked for and onnxruntime cannot use it,
     instead of silently running on the CPU.
@@ -36,10 +36,11 @@ def onnx_session(path: str, device: str = "cpu", threads: int | None = None) -> 
     if threads:
         opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(path, sess_options=opts, providers=_PROVIDERS[device])
+    sess = ort.InferenceSession(model, sess_options=opts, providers=_PROVIDERS[device])
+    what = model if isinstance(model, str) else f"an in-memory model of {len(model)} bytes"
     if device == "cuda" and sess.get_providers()[0] != "CUDAExecutionProvider":
-        raise DeviceError(f"CUDA provider failed to initialise for {path}; providers: {sess.get_providers()}")
-    log.debug("onnx session %s on %s", path, sess.get_providers()[0])
+        raise DeviceError(f"CUDA provider failed to initialise for {what}; providers: {sess.get_providers()}")
+    log.debug("onnx session for %s on %s", what, sess.get_providers()[0])
     return sess
 
 

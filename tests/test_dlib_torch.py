@@ -1,4 +1,4 @@
-"""dlib's face ResNet read from its .dat by faceprint and run on PyTorch: the reader, and equality with dlib."""
+"""dlib's face ResNet read from its .dat by faceprint and run on ONNX Runtime / PyTorch: the reader, and equality with dlib."""
 
 from __future__ import annotations
 
@@ -146,11 +146,34 @@ def _torch_recognizer(**options: object) -> Recognizer:
     return create_recognizer("dlib-pytorch", **options)
 
 
-def test_registry_entry_shares_dlib_facts() -> None:
-    a, b = get("dlib", "recognizer"), get("dlib_torch", "recognizer")
-    assert b.implementation.endswith("dlib_torch:DlibTorch")
+@pytest.mark.parametrize(("name", "impl"), [("dlib_torch", "dlib_torch:DlibTorch"), ("dlib_bin", "dlib_resnet:DlibResNet")])
+def test_registry_entry_shares_dlib_facts(name: str, impl: str) -> None:
+    a, b = get("dlib", "recognizer"), get(name, "recognizer")
+    assert a.implementation.endswith("dlib_onnx:DlibOnnx") and b.implementation.endswith(impl)
     for attr in ("files", "alignment", "thresholds", "embedding_dim", "input_size", "color", "default_metric"):
         assert getattr(a, attr) == getattr(b, attr), attr
+
+
+def test_onnx_backend_devices_and_export(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from faceprint.errors import DeviceError
+    from faceprint.recognition.dlib_onnx import export_onnx
+
+    rec = _converted("dlib")
+    assert rec.embed(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
+    assert rec.provider == "CPUExecutionProvider"
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(DeviceError, match="cuda"):
+            _converted("dlib", device="cuda").embed(np.zeros((1, 150, 150, 3), np.uint8))
+    out = export_onnx(_dat(), tmp_path / "dlib_resnet.onnx")
+    onnx = pytest.importorskip("onnx", reason="the onnx package (test extra) checks the graph")
+    model = onnx.load(out)
+    onnx.checker.check_model(model, full_check=True)
+    assert sum(int(np.prod(t.dims)) for t in model.graph.initializer) > 5_000_000
+    chips = np.random.default_rng(5).integers(0, 256, (3, 150, 150, 3), dtype=np.uint8)
+    from_file = ort.InferenceSession(out, providers=["CPUExecutionProvider"]).run(None, {"chips": chips})[0]
+    assert np.abs(from_file - rec.embed(chips[..., ::-1])).max() < 1e-6  # embed() takes BGR crops
 
 
 def test_devices_and_parse_cache() -> None:
@@ -158,7 +181,7 @@ def test_devices_and_parse_cache() -> None:
     import torch
 
     from faceprint.errors import ConfigError, DeviceError
-    from faceprint.recognition.dlib_torch import load_dlib_net
+    from faceprint.recognition.dlib_program import load_dlib_net
 
     assert load_dlib_net(str(_dat())) is load_dlib_net(str(_dat()))
     with pytest.raises(ConfigError, match="half"):
@@ -169,20 +192,33 @@ def test_devices_and_parse_cache() -> None:
     assert rec.embed(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
 
 
-@needs_faces
-def test_same_embeddings_as_dlib(pipeline: Pipeline) -> None:
-    pytest.importorskip("dlib", reason="dlib not installed: pip install dlib-bin (the reference)")
-    rec = _torch_recognizer(batch_size=16)
+@pytest.fixture(scope="module")
+def identity_crops(pipeline: Pipeline) -> list[np.ndarray]:
     crops = []
     for row in read_csv(IDENTITIES / "labels.csv"):
         crops += [e.crop for e in pipeline.extract_faces(IDENTITIES / row["file"], enforce_detection=False)]
-    ours = rec.embed(crops)
-    ref = pipeline.recognizer.embed(crops)
-    assert pipeline.recognizer.name == "dlib" and ours.shape == ref.shape == (len(crops), 128)
+    return crops
+
+
+def _converted(name: str, **options: object) -> Recognizer:
+    if name == "dlib_torch":
+        return _torch_recognizer(**options)
+    _dat()
+    return create_recognizer(name, **options)
+
+
+@needs_faces
+@pytest.mark.parametrize("name", ["dlib", "dlib_torch"])
+def test_same_embeddings_as_dlib(identity_crops: list[np.ndarray], name: str) -> None:
+    pytest.importorskip("dlib", reason="dlib not installed: pip install dlib-bin (the reference)")
+    rec = _converted(name, batch_size=16)
+    ours = rec.embed(identity_crops)
+    ref = create_recognizer("dlib_bin").embed(identity_crops)
+    assert ours.shape == ref.shape == (len(identity_crops), 128)
     diff = np.abs(ours - ref).max(axis=1)
     assert diff.max() <= TOLERANCE, f"worst face {int(diff.argmax())}: {diff.max():.3g}"
     # batching must not change a face's embedding
-    one = np.concatenate([rec.embed(crops[i : i + 1]) for i in range(3)])
+    one = np.concatenate([rec.embed(identity_crops[i : i + 1]) for i in range(3)])
     assert np.abs(one - ours[:3]).max() <= 1e-5
 
 
@@ -208,11 +244,28 @@ def _np_pool(x: np.ndarray, k: int, stride: int, pad: int, fn) -> np.ndarray:
     return out
 
 
-def test_module_semantics_on_a_small_net() -> None:
-    """Unfolded affine, tag/skip, add_prev of unequal tensors, padded max pooling: vs a NumPy reading of dlib."""
+def _run_torch(net, img: np.ndarray) -> np.ndarray:
     torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'faceprint[torch]'")
-    from faceprint.recognition.dlib_format import DlibNet, Layer
     from faceprint.recognition.dlib_torch import build_module
+
+    with torch.inference_mode():
+        return build_module(net)(torch.from_numpy(img)).numpy()
+
+
+def _run_onnx(net, img: np.ndarray) -> np.ndarray:
+    from faceprint.recognition.dlib_onnx import INPUT, build_onnx
+    from faceprint.runtime import onnx_session
+
+    model = build_onnx(net, img.shape[1:3])
+    onnx = pytest.importorskip("onnx", reason="the onnx package (test extra) checks the graph")
+    onnx.checker.check_model(onnx.load_from_string(model), full_check=True)
+    return onnx_session(model).run(None, {INPUT: img})[0]
+
+
+@pytest.mark.parametrize("run", [_run_torch, _run_onnx], ids=["torch", "onnx"])
+def test_module_semantics_on_a_small_net(run) -> None:
+    """Unfolded affine, tag/skip, add_prev of unequal tensors, padded max pooling: vs a NumPy reading of dlib."""
+    from faceprint.recognition.dlib_format import DlibNet, Layer
 
     rng = np.random.default_rng(3)
     f32 = np.float32
@@ -241,8 +294,7 @@ def test_module_semantics_on_a_small_net() -> None:
         ),
     )
     img = rng.integers(0, 256, (2, 13, 13, 3), dtype=np.uint8)
-    with torch.inference_mode():
-        got = build_module(net)(torch.from_numpy(img)).numpy()
+    got = run(net, img)
     for i in range(2):
         x = (img[i].transpose(2, 0, 1) - np.array([120.0, 110.0, 100.0])[:, None, None]) / 256
         x = np.maximum(_np_conv(x, w1, b1, 2, 0), 0) * gamma[:, None, None] + beta[:, None, None]  # 4x6x6

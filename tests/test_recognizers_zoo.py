@@ -23,16 +23,9 @@ from faceprint.recognition.arcface import arcface_resnet34  # noqa: E402
 from faceprint.recognition.deepid import deepid  # noqa: E402
 from faceprint.recognition.facenet import inception_resnet_v1  # noqa: E402
 from faceprint.recognition.fb_deepface import fb_deepface, read_zipped_weights  # noqa: E402
-from faceprint.recognition.keras_zoo import (  # noqa: E402
-    VGG_MEAN_BGR,
-    KerasRun,
-    LayerSpec,
-    declare,
-    load_params,
-    normalize,
-    param_count,
-)
+from faceprint.recognition.keras_zoo import KerasRun, LayerSpec, declare, load_params, param_count  # noqa: E402
 from faceprint.recognition.openface import openface  # noqa: E402
+from faceprint.recognition.preprocess import VGG_MEAN_BGR, normalize  # noqa: E402
 from faceprint.recognition.vgg_face import vgg_face_shapes  # noqa: E402
 from faceprint.registry import get  # noqa: E402
 

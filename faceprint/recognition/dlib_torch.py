@@ -6,97 +6,26 @@ dlib itself is not needed. Embeddings match dlib's to ~1e-6 in float32.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.dlib_format import DlibFormatError, DlibNet, Layer, read_net
+from faceprint.recognition.dlib_format import DlibNet
+from faceprint.recognition.dlib_program import check_input_size, load_dlib_net, program
 from faceprint.registry import ModelSpec
 from faceprint.runtime import torch_device, torch_module
 
 log = logging.getLogger("faceprint")
 
 
-@functools.lru_cache(maxsize=4)
-def _parsed(path: str, size: int, mtime_ns: int) -> DlibNet:
-    del size, mtime_ns  # part of the key only: a replaced file is parsed again
-    net = read_net(path)
-    for layer in net.layers:  # shared by every model built from this cache entry
-        for value in layer.params.values():
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
-    return net
-
-
-def load_dlib_net(path: str) -> DlibNet:
-    """The parsed network in ``path``, parsed once per process while the file is unchanged."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise DlibFormatError(f"cannot read: {exc.strerror or exc}", path) from exc
-    return _parsed(os.path.abspath(path), st.st_size, st.st_mtime_ns)
-
-
-def _program(net: DlibNet) -> tuple[list[tuple[str, Any]], list[dict[str, np.ndarray]], list[np.ndarray], dict]:
-    """Flatten the layers into (op, arg) steps, folding each affine into the convolution before it.
-
-    Folding is exact in real arithmetic (gamma * (w*x + b) + beta) and saves a pass over every feature map.
-    """
-    layers = list(net.layers[1:-1])  # between the input and the loss layer
-    steps: list[tuple[str, Any]] = []
-    convs: list[dict[str, np.ndarray]] = []
-    affines: list[np.ndarray] = []  # (2, C): gamma, beta of affines that follow no convolution
-    fc: dict[str, Any] = {}
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if layer.kind == "con":
-            w = layer.params["filters"].astype(np.float64)
-            b = layer.params["biases"]
-            b = np.zeros(w.shape[0]) if b is None else b.astype(np.float64)
-            if nxt is not None and nxt.kind == "affine":
-                g, beta = nxt.params["gamma"].astype(np.float64), nxt.params["beta"].astype(np.float64)
-                w, b = w * g[:, None, None, None], b * g + beta
-                i += 1
-            steps.append(("conv", (len(convs), layer.params["stride"], layer.params["padding"])))
-            convs.append({"weight": w.astype(np.float32), "bias": b.astype(np.float32)})
-        elif layer.kind == "affine":
-            steps.append(("affine", len(affines)))
-            affines.append(np.stack([layer.params["gamma"], layer.params["beta"]]).astype(np.float32))
-        elif layer.kind in ("relu", "tag", "skip", "add_prev"):
-            steps.append((layer.kind, layer.params.get("tag")))
-        elif layer.kind in ("max_pool", "avg_pool"):
-            steps.append((layer.kind, _pool_args(layer)))
-        elif layer.kind == "fc":
-            if fc or i != len(layers) - 1:
-                raise DlibFormatError("only one fully connected layer, at the end, is supported", net.path)
-            fc = {"weight": layer.params["weights"].T.copy(), "bias": layer.params["biases"]}
-            steps.append(("fc", None))
-        else:
-            raise DlibFormatError(f"layer kind {layer.kind!r} has no PyTorch counterpart here", net.path)
-        i += 1
-    return steps, convs, affines, fc
-
-
-def _pool_args(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
-    """(window, stride, padding), or None for dlib's whole-input pooling (window 0x0)."""
-    window = layer.params["window"]
-    if window == (0, 0):
-        return None
-    return window, layer.params["stride"], layer.params["padding"]
-
-
 def build_module(net: DlibNet) -> Any:
     """A ``torch.nn.Module``: (N, H, W, 3) uint8 RGB → (N, 128) float, like dlib's ``anet_type``."""
     torch = torch_module()
     nn, F = torch.nn, torch.nn.functional
-    steps, conv_params, affine_params, fc = _program(net)
+    steps, conv_params, affine_params, fc = program(net)
     inp = net.input.params
 
     def padded_add(a: Any, b: Any) -> Any:
@@ -189,11 +118,7 @@ class DlibTorch(Recognizer):
         if self.half and dev.type != "cuda":
             raise ConfigError("half=True needs device='cuda' (float16 convolutions are slow and inexact on the CPU)")
         net = load_dlib_net(self.weight_path(self.spec.files[0]))
-        size = net.input.params["size"]
-        if size is not None and self.spec.input_size is not None and tuple(reversed(size)) != self.spec.input_size:
-            raise DlibFormatError(
-                f"network input is {size[1]}x{size[0]}, the registry says {self.spec.input_size}", net.path
-            )
+        check_input_size(net, self.spec)
         module = build_module(net)
         module = module.to(dev, memory_format=torch.channels_last)
         if self.half:

@@ -20,6 +20,7 @@ import numpy as np
 from faceprint.analysis.keras_h5 import _same_pad, read_weights
 from faceprint.errors import ConfigError
 from faceprint.recognition.base import Recognizer
+from faceprint.recognition.preprocess import check_normalization, normalize
 from faceprint.registry import ModelSpec
 from faceprint.runtime import torch_device, torch_module
 
@@ -199,33 +200,6 @@ def load_params(
     return out
 
 
-NORMALIZATIONS = ("unit", "standardize", "vgg_mean", "arcface")
-#: mean of the VGG-Face training images, B, G, R order (Parkhi et al. 2015 release)
-VGG_MEAN_BGR = (93.5940, 104.7624, 129.1863)
-
-
-def normalize(batch: np.ndarray, how: str, color: str = "RGB") -> np.ndarray:
-    """(N, H, W, 3) uint8 → float32 the way the model was trained.
-
-    "unit": /255; "standardize": per image, (x - mean) / std over all its pixels and channels
-    (std floored at 1/sqrt(size), as FaceNet's prewhitening); "vgg_mean": minus the VGG-Face mean
-    colour (``color`` says the channel order); "arcface": (x - 127.5) / 128.
-    """
-    x = batch.astype(np.float32)
-    if how == "unit":
-        return x / 255.0
-    if how == "standardize":
-        mean = x.mean(axis=(1, 2, 3), keepdims=True)
-        std = x.std(axis=(1, 2, 3), keepdims=True)
-        return (x - mean) / np.maximum(std, 1.0 / math.sqrt(x[0].size))
-    if how == "vgg_mean":
-        mean = np.asarray(VGG_MEAN_BGR if color == "BGR" else VGG_MEAN_BGR[::-1], np.float32)
-        return x - mean
-    if how == "arcface":
-        return (x - 127.5) / 128.0
-    raise ConfigError(f"unknown normalization {how!r}; use one of {NORMALIZATIONS}")
-
-
 class KerasRecognizer(Recognizer):
     """A recognizer whose network is an :data:`Architecture` and whose weights are one Keras ``.h5``.
 
@@ -239,9 +213,7 @@ class KerasRecognizer(Recognizer):
 
     def __init__(self, spec: ModelSpec, *, normalization: str | None = None, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        self.normalization = normalization or spec.options.get("normalization", "unit")
-        if self.normalization not in NORMALIZATIONS:
-            raise ConfigError(f"unknown normalization {self.normalization!r}; use one of {NORMALIZATIONS}")
+        self.normalization = check_normalization(normalization or spec.options.get("normalization", "unit"))
 
     def layout(self) -> dict[str, LayerSpec]:
         """The Keras weight layout this recognizer expects in its file (``layout_options``: layers it
