@@ -442,9 +442,9 @@ _ANALYSIS_SPECS: tuple[ModelSpec, ...] = (
 )  # fmt: skip
 _SPECS = _SPECS + _ANALYSIS_SPECS
 
-from faceprint.registry_deepface import recognizer_specs  # noqa: E402 - it builds on the classes above
+from faceprint import registry_deepface, registry_recognizers  # noqa: E402 - they build on the classes above
 
-_SPECS = _SPECS + recognizer_specs()
+_SPECS = _SPECS + registry_deepface.recognizer_specs() + registry_recognizers.recognizer_specs()
 
 
 def _key(name: str) -> str:

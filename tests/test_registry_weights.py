@@ -22,7 +22,11 @@ SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 def test_every_recognizer_has_all_metrics_and_files() -> None:
     for s in specs("recognizer"):
-        assert set(s.thresholds) == set(METRICS), s.name
+        assert set(s.thresholds) <= set(METRICS) and s.thresholds_source, s.name
+        # a missing threshold is said to be missing (verify then asks for threshold=), never invented
+        assert s.default_metric in s.thresholds or "none published" in s.thresholds_source, s.name
+        if s.name.startswith("dlib") or s.files[0].name.startswith("deepface/"):
+            assert set(s.thresholds) == set(METRICS), s.name
         assert s.alignment is not None and s.input_size == s.alignment.size
         assert s.embedding_dim and s.files
     for s in specs():
