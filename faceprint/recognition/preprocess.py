@@ -44,3 +44,11 @@ def check_normalization(how: str) -> str:
     if how not in NORMALIZATIONS:
         raise ConfigError(f"unknown normalization {how!r}; use one of {NORMALIZATIONS}")
     return how
+
+
+def affine(how: str) -> tuple[float, float]:
+    """(mean, scale) with ``(x - mean) * scale`` equal to ``normalize(x, how)``, for normalisations that are one."""
+    table = {"unit": (0.0, 1 / 255), "arcface": (127.5, 1 / 128), "insightface": (127.5, 1 / 127.5), "none": (0.0, 1.0)}
+    if how not in table:
+        raise ConfigError(f"normalization {how!r} is not a fixed (x - mean) * scale; use one of {sorted(table)}")
+    return table[how]
