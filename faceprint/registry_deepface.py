@@ -132,4 +132,15 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             color="BGR", embedding_dim=4096, thresholds={"cosine": 0.23, "euclidean": 64.0, "euclidean_l2": 0.64},
             options={"device": "cpu", "normalization": "unit", "layout_options": {"classes": 8631}},
         ),
+        # GhostFaceNet: trained (HamadYA/GhostFaceNets, Keras_insightface pipeline) on RGB (x - 127.5) / 128;
+        # deepface's thresholds were tuned on its own BGR / 255 input
+        _recognizer(
+            "ghostfacenet", "ghostfacenet:GhostFaceNet", "ghostfacenet_v1.pth", 112, 0.0, points=ARCFACE_112,
+            aliases=("GhostFaceNet", "GhostFaceNetV1", "ghostfacenet_w1.3_s1"),
+            license="MIT (deepface, HamadYA/GhostFaceNets)" + _NON_COMMERCIAL.format(data="MS1M (MS-Celeb-1M derived)"),
+            source="Alansari et al., GhostFaceNets (IEEE Access 2023), W1.3 S1 ArcFace (LFW 99.77% published); "
+            "deepface's PyTorch state dict of HamadYA's Keras release (sha256/size unknown: not fetched)",
+            color="RGB", embedding_dim=512, thresholds={"cosine": 0.65, "euclidean": 35.71, "euclidean_l2": 1.10},
+            options={"device": "cpu", "normalization": "arcface"},
+        ),
     )  # fmt: skip
