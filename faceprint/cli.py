@@ -25,6 +25,7 @@ def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
             help="distance (default: the model's)",
         )
     p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where models run (default: cpu)")
     p.add_argument("--no-enforce", action="store_true", help="use the whole image when no face is found")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -137,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_analyze(args, _emit)
     if args.cmd == "detect":
         return _detect(args)
-    pipe = Pipeline(args.detector, args.model, align=args.align)
+    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device)
     enforce = not args.no_enforce
     if args.cmd == "verify":
         r = pipe.verify(

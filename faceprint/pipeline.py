@@ -50,7 +50,8 @@ class Pipeline:
         recognizer: registry name (e.g. "dlib") or a Recognizer.
         align: "template" (5-point similarity onto the recognizer's template, default),
             "eye_line" (rotate the eyes level, crop the box) or "none" (crop the box).
-        device: "cpu", "cuda" or "auto", passed to models that support it.
+        device: "cpu", "cuda" or "auto" for the detector, recognizer and analysis models; a model
+            that cannot use the GPU asked for raises DeviceError instead of running on the CPU.
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
@@ -69,7 +70,8 @@ class Pipeline:
     ) -> None:
         if align not in ALIGN_MODES:
             raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
-        self.detector = create_detector(detector, **(detector_options or {}))
+        det_options = dict(detector_options or {})
+        self.detector = create_detector(detector, device=det_options.pop("device", device), **det_options)
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
         self.align = align
         self.analyzer = Analyzer(analysis_models, device)

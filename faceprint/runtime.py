@@ -1,9 +1,12 @@
-"""ONNX Runtime sessions: one factory that reports the provider actually used."""
+"""Runtimes: ONNX Runtime sessions and torch devices that report what actually runs, and the lazily
+loaded model objects every detector, recognizer and analysis model is built on."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -65,14 +68,51 @@ def torch_device(device: str) -> Any:
     return torch.device(device)
 
 
+class _Loaded:
+    """Holds one loaded model; lives while some model object refers to it."""
+
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+#: loaded models shared by model objects with the same load key, so that a second Pipeline of the
+#: same model reuses the first one's weights instead of parsing the file again; weak, so a model
+#: is freed when the last object using it is
+_SHARED: weakref.WeakValueDictionary[tuple, _Loaded] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
 class LazyModel(ABC):
-    """A model object that resolves its weight files and loads them once, on first use (thread-safe)."""
+    """A model object that resolves its weight files and loads them once, on first use (thread-safe).
+
+    Subclasses whose loaded model is read-only and safe to use from several threads set
+    ``shareable = True``; objects with equal :meth:`load_key` then share one loaded copy.
+    """
+
+    shareable = False
 
     def __init__(self, spec: ModelSpec, weights: dict[str, str] | None = None) -> None:
         self.spec = spec
         self._weights = weights or {}
         self._model: Any = None
+        self._holder: _Loaded | None = None
         self._lock = threading.Lock()
+
+    def load_options(self) -> tuple:
+        """The constructor options that change what :meth:`_load` returns (part of the load key)."""
+        return ()
+
+    def load_key(self) -> tuple:
+        """Class, model, options and every weight file's path, size and mtime."""
+        files = []
+        for wf in self.spec.files:
+            path = self.weight_path(wf)
+            st = os.stat(path)
+            files.append((path, st.st_size, st.st_mtime_ns))
+        return (type(self).__module__, type(self).__qualname__, self.spec.name, self.spec.version,
+                getattr(self, "device", None), self.load_options(), tuple(files))  # fmt: skip
 
     @property
     def name(self) -> str:
@@ -88,8 +128,19 @@ class LazyModel(ABC):
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = self._load()
+                    self._model = self._load_shared() if self.shareable else self._load()
         return self._model
+
+    def _load_shared(self) -> Any:
+        key = self.load_key()
+        with _SHARED_LOCK:
+            holder = _SHARED.get(key)
+        if holder is None:
+            loaded = _Loaded(self._load())  # outside the global lock: loads of other models go on meanwhile
+            with _SHARED_LOCK:
+                holder = _SHARED.setdefault(key, loaded)
+        self._holder = holder  # keeps the shared copy alive as long as this object
+        return holder.value
 
     @abstractmethod
     def _load(self) -> Any:

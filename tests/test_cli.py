@@ -29,6 +29,19 @@ def test_verify_readable_and_json() -> None:
 
 
 @needs_faces
+def test_device_that_is_not_there_is_an_error_not_a_fallback() -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return  # a GPU machine: --device cuda is expected to work there
+    r = _run("verify", str(IDENTITIES / "img1.jpg"), str(IDENTITIES / "img2.jpg"), "--device", "cuda")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "cuda" in r.stderr and "onnxruntime-gpu" in r.stderr
+    r = _run("verify", str(IDENTITIES / "img1.jpg"), str(IDENTITIES / "img2.jpg"), "--device", "cuda", "--detector", "hog")
+    assert r.returncode != 0 and "runs on the CPU only" in r.stderr
+
+
+@needs_faces
 def test_represent_and_detect(tmp_path: Path) -> None:
     r = _run("represent", str(IDENTITIES / "couple.jpg"), "--faces", "all", "--json")
     assert r.returncode == 0, r.stderr

@@ -304,3 +304,35 @@ def test_module_semantics_on_a_small_net(run) -> None:
         summed[:, :2, :2] += block  # dlib adds over the union, zero-filling the smaller tensor
         x = _np_pool(summed, 3, 1, 1, np.nanmax).mean(axis=(1, 2))
         assert np.abs(got[i] - (x @ fw + fb)).max() < 1e-4
+
+
+def test_loaded_model_is_shared_while_in_use(tmp_path: Path) -> None:
+    """A second object of the same model reuses the loaded network (no second parse); freed with the last user."""
+    import gc
+    import os
+    import shutil
+
+    from faceprint.runtime import _SHARED
+
+    zeros = np.zeros((1, 150, 150, 3), np.uint8)
+    a, b = _converted("dlib"), _converted("dlib")
+    a.embed(zeros)
+    b.embed(zeros)
+    assert a._model is b._model
+    other = _converted("dlib", threads=1)
+    other.embed(zeros)
+    assert other._model is not a._model
+    # a replaced file is a different model
+    copy = tmp_path / "copy.dat"
+    shutil.copy(_dat(), copy)
+    c = create_recognizer("dlib", weights={get("dlib", "recognizer").files[0].name: str(copy)})
+    c.embed(zeros)
+    key_c = c.load_key()
+    os.utime(copy, ns=(1, 1))
+    d = create_recognizer("dlib", weights={get("dlib", "recognizer").files[0].name: str(copy)})
+    d.embed(zeros)
+    assert c._model is not d._model and key_c != d.load_key()
+    key = a.load_key()
+    del a, b
+    gc.collect()
+    assert key not in _SHARED and other.load_key() in _SHARED

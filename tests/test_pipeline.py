@@ -176,3 +176,14 @@ def test_represent_stream_over_a_folder(tmp_path: Path) -> None:
     assert all(r.error is None and r.representations[0].embedding.shape == (128,) for r in results)
     with pytest.raises(faceprint.ImageError, match="not a folder"):
         faceprint.iter_images(tmp_path / "missing")
+
+
+def test_device_reaches_every_model_that_takes_one() -> None:
+    from faceprint.errors import DeviceError
+
+    pipe = Pipeline("mtcnn", "dlib", device="auto")
+    assert pipe.detector.options["device"] == "auto" and pipe.recognizer.device == "auto"
+    assert Pipeline("mtcnn", "dlib", detector_options={"device": "cpu"}, device="auto").detector.options["device"] == "cpu"
+    with pytest.raises(DeviceError, match=r"dlib_hog.*CPU only"):
+        Pipeline("dlib_hog", "dlib", device="cuda")
+    assert Pipeline("dlib_hog", "dlib", device="auto").detector.name == "dlib_hog"

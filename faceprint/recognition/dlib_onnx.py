@@ -131,6 +131,11 @@ class DlibOnnx(Recognizer):
         super().__init__(spec, weights=weights, device=device, batch_size=batch_size)
         self.threads = threads
 
+    shareable = True  # an InferenceSession runs from many threads
+
+    def load_options(self) -> tuple:
+        return (self.threads,)
+
     def _load(self) -> Any:
         net = load_dlib_net(self.weight_path(self.spec.files[0]))
         model = build_onnx(net, check_input_size(net, self.spec))

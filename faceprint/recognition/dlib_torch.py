@@ -112,6 +112,11 @@ class DlibTorch(Recognizer):
         super().__init__(spec, weights=weights, device=device, batch_size=batch_size)
         self.half = half
 
+    shareable = True  # weights are only read (inference mode)
+
+    def load_options(self) -> tuple:
+        return (self.half,)
+
     def _load(self) -> Any:
         torch = torch_module()
         dev = torch_device(self.device)

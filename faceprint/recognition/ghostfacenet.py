@@ -166,6 +166,8 @@ class GhostFaceNet(Recognizer):
         super().__init__(spec, **kwargs)
         self.normalization = check_normalization(spec.options.get("normalization", "arcface"))
 
+    shareable = True  # weights are only read (inference mode)
+
     def _load(self) -> Any:
         path = self.weight_path(self.spec.files[0])
         dev = torch_device(self.device)

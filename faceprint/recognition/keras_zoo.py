@@ -215,6 +215,8 @@ class KerasRecognizer(Recognizer):
         super().__init__(spec, **kwargs)
         self.normalization = check_normalization(normalization or spec.options.get("normalization", "unit"))
 
+    shareable = True  # weights are only read (inference mode)
+
     def layout(self) -> dict[str, LayerSpec]:
         """The Keras weight layout this recognizer expects in its file (``layout_options``: layers it
         holds but does not run, e.g. a training classifier)."""

@@ -34,6 +34,8 @@ class OnnxRecognizer(Recognizer):
         super().__init__(spec, **kwargs)
         self.normalization = check_normalization(spec.options.get("normalization", "none"))
 
+    shareable = True  # an InferenceSession runs from many threads
+
     def _load(self) -> Any:
         path = self.weight_path(self.spec.files[0])
         sess = onnx_session(path, self.device)

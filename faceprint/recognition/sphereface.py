@@ -121,6 +121,11 @@ class SphereFace(Recognizer):
         super().__init__(spec, **kwargs)
         self.normalization = check_normalization(spec.options.get("normalization", "arcface"))
 
+    shareable = True  # an InferenceSession runs from many threads
+
+    def load_options(self) -> tuple:
+        return (self.normalization,)  # built into the graph
+
     def _load(self) -> Any:
         path = self.weight_path(self.spec.files[0])
         w, h = self.alignment.size
