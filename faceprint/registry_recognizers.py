@@ -33,6 +33,19 @@ SPHEREFACE_96x112 = tuple(
 )
 
 
+def _insightface(name: str, file: str, sha: str, size: int, **kw: object) -> ModelSpec:
+    """An insightface recognizer: 112x112 RGB (x - 127.5) / 127.5 on its template, cosine."""
+    from faceprint.registry import Alignment, ModelSpec, WeightFile
+
+    return ModelSpec(
+        name=name, task="recognizer", implementation="faceprint.recognition.onnx_model:OnnxRecognizer",
+        files=(WeightFile(f"insightface/{file}", sha, size, _UNIFACE_URL + file),),
+        license=_INSIGHTFACE_LICENSE, commercial_use=False, input_size=(112, 112), color="RGB", embedding_dim=512,
+        alignment=Alignment((112, 112), "five", ARCFACE_112), default_metric="cosine",
+        options={"device": "cpu", "normalization": "insightface"}, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
 def recognizer_specs() -> tuple[ModelSpec, ...]:
     from faceprint.registry import Alignment, ModelSpec, WeightFile
 
@@ -54,35 +67,21 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             "deepface/config/threshold.py (euclidean)",
             options={"device": "cpu", "normalization": "none"},
         ),
-        ModelSpec(
-            name="arcface_r50", task="recognizer", implementation="faceprint.recognition.onnx_model:OnnxRecognizer",
-            files=(WeightFile("insightface/w600k_r50.onnx",
-                              "4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43", 174383860,
-                              _UNIFACE_URL + "w600k_r50.onnx"),),
+        _insightface(
+            "arcface_r50", "w600k_r50.onnx", "4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43", 174383860,
             aliases=("buffalo_l", "Buffalo_L", "w600k_r50", "insightface_r50"),
-            license=_INSIGHTFACE_LICENSE, commercial_use=False,
             source="Deng et al., ArcFace (CVPR 2019); insightface buffalo_l recognizer, ResNet-50 on WebFace600K "
             "(LFW 99.83%, IJB-C 97.25% published); official pack buffalo_l.zip (insightface v0.7 release)",
-            input_size=(112, 112), color="RGB", embedding_dim=512, alignment=arcface_align,
             # insightface compares with cosine similarity and publishes no threshold; deepface's for Buffalo_L
             thresholds={"cosine": 0.55, "euclidean_l2": 1.1},
-            default_metric="cosine",
             thresholds_source="deepface/config/threshold.py (Buffalo_L); insightface publishes none",
-            options={"device": "cpu", "normalization": "insightface"},
         ),
-        ModelSpec(
-            name="arcface_mbf", task="recognizer", implementation="faceprint.recognition.onnx_model:OnnxRecognizer",
-            files=(WeightFile("insightface/w600k_mbf.onnx",
-                              "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f", 13616099,
-                              _UNIFACE_URL + "w600k_mbf.onnx"),),
+        _insightface(
+            "arcface_mbf", "w600k_mbf.onnx", "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f", 13616099,
             aliases=("buffalo_s", "Buffalo_S", "w600k_mbf", "mobilefacenet"),
-            license=_INSIGHTFACE_LICENSE, commercial_use=False,
             source="insightface buffalo_s recognizer: MobileFaceNet (Chen et al. 2018) with ArcFace loss on "
             "WebFace600K (LFW 99.70% published); official pack buffalo_s.zip (insightface v0.7 release)",
-            input_size=(112, 112), color="RGB", embedding_dim=512, alignment=arcface_align,
-            thresholds={}, default_metric="cosine",
-            thresholds_source="none published (insightface or deepface): tune with `faceprint tune`",
-            options={"device": "cpu", "normalization": "insightface"},
+            thresholds={}, thresholds_source="none published (insightface or deepface): tune with `faceprint tune`",
         ),
         ModelSpec(
             name="sphereface", task="recognizer", implementation="faceprint.recognition.sphereface:SphereFace",
