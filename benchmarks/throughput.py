@@ -1,7 +1,7 @@
 """Embedding throughput of dlib's face ResNet: dlib itself vs faceprint's ONNX Runtime and PyTorch conversions.
 
 Usage: python benchmarks/throughput.py [FOLDER] [--faces N] [--batches 1,8,32] [--cuda-batches 1,2,...,256]
-       [--e2e mtcnn,dlib_hog,opencv_haar] [--e2e-recognizers dlib_bin,dlib,dlib_torch]
+       [--e2e mtcnn,dlib_hog,opencv_haar,dlib_mmod] [--e2e-recognizers dlib_bin,dlib,dlib_torch]
 
 Aligned 150x150 chips are made from the photos in FOLDER (default ../shared/faces/identities);
 random chips stand in when the folder is missing. Prints ms/face and faces/s for each backend and
@@ -139,7 +139,7 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=32, help="faces per timed round (at least 2 calls; best of 3)")
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--cuda-batches", default="1,2,4,8,16,32,64,128,256")
-    ap.add_argument("--e2e", default="mtcnn,dlib_hog,opencv_haar", help="detectors for the end-to-end rows ('' for none)")
+    ap.add_argument("--e2e", default="mtcnn,dlib_hog,opencv_haar,dlib_mmod", help="detectors for the end-to-end rows ('' for none)")
     ap.add_argument("--e2e-recognizers", default="dlib_bin,dlib,dlib_torch")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",")]

@@ -26,6 +26,7 @@ def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
         )
     p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where models run (default: cpu)")
+    p.add_argument("--detector-device", default=None, choices=("cpu", "cuda", "auto"), help="where the detector runs (default: --device)")
     p.add_argument("--no-enforce", action="store_true", help="use the whole image when no face is found")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -138,7 +139,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_analyze(args, _emit)
     if args.cmd == "detect":
         return _detect(args)
-    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device)
+    det_options = {"device": args.detector_device} if args.detector_device else None
+    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device, detector_options=det_options)
     enforce = not args.no_enforce
     if args.cmd == "verify":
         r = pipe.verify(
@@ -202,11 +204,18 @@ def _models(args: argparse.Namespace) -> int:
     if args.action == "download":
         if not args.names and not args.all:
             raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all")
-        rows = []
+        rows, by_hand = [], 0
         for s in _named_specs([] if args.all else args.names):
             for wf in s.files:
+                if not wf.url and weights.find_local(wf) is None and args.all:
+                    by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
+                    rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
+                    continue
                 rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=not args.json))})
-        _emit(args, rows, "\n".join(f"{r['model']:<18} {r['file']:<48} {r['path']}" for r in rows))
+        text = [f"{r['model']:<18} {r['file']:<48} {r['path'] or 'fetch by hand: ' + str(r['fetch_by_hand'])}" for r in rows]
+        if by_hand:
+            text.append(f"{by_hand} file(s) have no direct download: put them in {weights.cache_dir()}")
+        _emit(args, rows, "\n".join(text))
         return 0
     if args.action == "verify":
         rows, bad = [], 0

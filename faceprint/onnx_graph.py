@@ -38,10 +38,12 @@ def tensor(name: str, array: np.ndarray) -> bytes:
 def _attribute(name: str, value: int | float | str | Sequence[int]) -> bytes:
     if isinstance(value, bool | int | np.integer):
         return pb.message(pb.bytes_field(1, name), pb.int_field(3, int(value)), pb.int_field(20, _INT))
-    if isinstance(value, float):
+    if isinstance(value, float | np.floating):
         return pb.message(pb.bytes_field(1, name), pb.float_field(2, value), pb.int_field(20, _FLOAT))
     if isinstance(value, str):
         return pb.message(pb.bytes_field(1, name), pb.bytes_field(4, value), pb.int_field(20, _STRING))
+    if isinstance(value, bytes | bytearray) or not all(isinstance(v, int | np.integer) for v in value):
+        raise TypeError(f"attribute {name!r}: {value!r} is not an int, float, str or sequence of ints")
     return pb.message(pb.bytes_field(1, name), (pb.int_field(8, int(v)) for v in value), pb.int_field(20, _INTS))
 
 

@@ -28,6 +28,8 @@ class ProtobufError(FaceprintError, ValueError):
 
 def varint(value: int) -> bytes:
     """Base-128 varint; negative numbers as 64-bit two's complement (10 bytes), as protobuf does."""
+    if not -(1 << 63) <= value < 1 << 64:
+        raise ValueError(f"{value} does not fit a 64-bit varint")
     if value < 0:
         value += 1 << 64
     out = bytearray()
@@ -90,7 +92,7 @@ def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
         pos += 1
         result |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return result, pos
+            return result & 0xFFFFFFFFFFFFFFFF, pos
         shift += 7
         if shift >= 70:
             raise ProtobufError("varint longer than 10 bytes")
@@ -124,6 +126,13 @@ def fields(data: bytes | memoryview) -> Iterator[tuple[int, int, int | memoryvie
         else:
             raise ProtobufError(f"unsupported wire type {wire} (field {number})")
         yield number, wire, value
+
+
+def payload(wire: int, value: int | memoryview, what: str) -> memoryview:
+    """The bytes of a length-delimited field; a field of another wire type there is malformed."""
+    if wire != LEN or not isinstance(value, memoryview):
+        raise ProtobufError(f"{what} has wire type {wire}, expected length-delimited")
+    return value
 
 
 def signed(raw: int) -> int:

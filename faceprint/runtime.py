@@ -10,7 +10,7 @@ import weakref
 from abc import ABC, abstractmethod
 from typing import Any
 
-from faceprint.errors import ConfigError, DependencyError, DeviceError
+from faceprint.errors import ConfigError, DependencyError, DeviceError, WeightsFormatError
 from faceprint.registry import ModelSpec, WeightFile
 
 log = logging.getLogger("faceprint")
@@ -39,8 +39,11 @@ def onnx_session(model: str | bytes, device: str = "cpu", threads: int | None = 
     if threads:
         opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model, sess_options=opts, providers=_PROVIDERS[device])
     what = model if isinstance(model, str) else f"an in-memory model of {len(model)} bytes"
+    try:
+        sess = ort.InferenceSession(model, sess_options=opts, providers=_PROVIDERS[device])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable graphs
+        raise WeightsFormatError(f"{what}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from exc
     if device == "cuda" and sess.get_providers()[0] != "CUDAExecutionProvider":
         raise DeviceError(f"CUDA provider failed to initialise for {what}; providers: {sess.get_providers()}")
     log.debug("onnx session for %s on %s", what, sess.get_providers()[0])
@@ -82,6 +85,8 @@ class _Loaded:
 #: is freed when the last object using it is
 _SHARED: weakref.WeakValueDictionary[tuple, _Loaded] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
+#: one lock per key being loaded, so that two threads asking for the same model load it once
+_LOADING: dict[tuple, threading.Lock] = {}
 
 
 class LazyModel(ABC):
@@ -104,14 +109,18 @@ class LazyModel(ABC):
         """The constructor options that change what :meth:`_load` returns (part of the load key)."""
         return ()
 
+    def load_files(self) -> tuple[WeightFile, ...]:
+        """The weight files :meth:`_load` reads."""
+        return self.spec.files
+
     def load_key(self) -> tuple:
-        """Class, model, options and every weight file's path, size and mtime."""
+        """Class, the whole spec, options, device and each loaded file's path, size and mtime."""
         files = []
-        for wf in self.spec.files:
+        for wf in self.load_files():
             path = self.weight_path(wf)
             st = os.stat(path)
             files.append((path, st.st_size, st.st_mtime_ns))
-        return (type(self).__module__, type(self).__qualname__, self.spec.name, self.spec.version,
+        return (type(self).__module__, type(self).__qualname__, repr(self.spec),
                 getattr(self, "device", None), self.load_options(), tuple(files))  # fmt: skip
 
     @property
@@ -135,10 +144,19 @@ class LazyModel(ABC):
         key = self.load_key()
         with _SHARED_LOCK:
             holder = _SHARED.get(key)
-        if holder is None:
-            loaded = _Loaded(self._load())  # outside the global lock: loads of other models go on meanwhile
-            with _SHARED_LOCK:
-                holder = _SHARED.setdefault(key, loaded)
+            loading = _LOADING.setdefault(key, threading.Lock()) if holder is None else None
+        if loading is not None:
+            try:
+                with loading:  # not the global lock: loads of other models go on meanwhile
+                    with _SHARED_LOCK:
+                        holder = _SHARED.get(key)
+                    if holder is None:
+                        holder = _Loaded(self._load())
+                        with _SHARED_LOCK:
+                            _SHARED[key] = holder
+            finally:
+                with _SHARED_LOCK:
+                    _LOADING.pop(key, None)
         self._holder = holder  # keeps the shared copy alive as long as this object
         return holder.value
 

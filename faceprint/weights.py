@@ -136,7 +136,7 @@ def resolve(wf: WeightFile, path: str | os.PathLike | None = None, *, progress: 
         return found
     if offline() or not wf.url:
         raise WeightsMissingError(
-            _missing_message(wf, "FACEPRINT_OFFLINE=1 forbids downloads" if offline() else "it has no download URL")
+            _missing_message(wf, "it has no direct download URL" if not wf.url else "FACEPRINT_OFFLINE=1 forbids downloads")
         )
     try:
         return download(wf, progress=progress)

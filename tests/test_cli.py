@@ -32,13 +32,17 @@ def test_verify_readable_and_json() -> None:
 def test_device_that_is_not_there_is_an_error_not_a_fallback() -> None:
     import onnxruntime as ort
 
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        return  # a GPU machine: --device cuda is expected to work there
-    r = _run("verify", str(IDENTITIES / "img1.jpg"), str(IDENTITIES / "img2.jpg"), "--device", "cuda")
-    assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "cuda" in r.stderr and "onnxruntime-gpu" in r.stderr
-    r = _run("verify", str(IDENTITIES / "img1.jpg"), str(IDENTITIES / "img2.jpg"), "--device", "cuda", "--detector", "hog")
-    assert r.returncode != 0 and "runs on the CPU only" in r.stderr
+    a, b = str(IDENTITIES / "img1.jpg"), str(IDENTITIES / "img2.jpg")
+    r = _run("verify", a, b, "--device", "cuda", "--detector", "hog")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "runs on the CPU only" in r.stderr
+    assert "--detector-device cpu" in r.stderr
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        r = _run("verify", a, b, "--device", "cuda")
+        assert r.returncode != 0 and "Traceback" not in r.stderr
+        assert "cuda" in r.stderr and "onnxruntime-gpu" in r.stderr
+    r = _run("verify", a, b, "--device", "auto", "--detector", "hog", "--detector-device", "cpu", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verified"] is True
 
 
 @needs_faces

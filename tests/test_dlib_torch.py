@@ -181,9 +181,10 @@ def test_devices_and_parse_cache() -> None:
     import torch
 
     from faceprint.errors import ConfigError, DeviceError
-    from faceprint.recognition.dlib_program import load_dlib_net
-
-    assert load_dlib_net(str(_dat())) is load_dlib_net(str(_dat()))
+    other = _torch_recognizer()
+    rec.embed(np.zeros((1, 150, 150, 3), np.uint8))
+    other.embed(np.zeros((1, 150, 150, 3), np.uint8))
+    assert rec._model is other._model  # one loaded module for both (the .dat parsed once)
     with pytest.raises(ConfigError, match="half"):
         _torch_recognizer(half=True).embed(np.zeros((1, 150, 150, 3), np.uint8))
     if not torch.cuda.is_available():
@@ -315,21 +316,27 @@ def test_loaded_model_is_shared_while_in_use(tmp_path: Path) -> None:
     from faceprint.runtime import _SHARED
 
     zeros = np.zeros((1, 150, 150, 3), np.uint8)
-    a, b = _converted("dlib"), _converted("dlib")
+    mine = tmp_path / "mine.dat"  # a file of this test's own, so no other test's model shares its key
+    shutil.copy(_dat(), mine)
+
+    def rec(path: Path, **options: object) -> Recognizer:
+        return create_recognizer("dlib", weights={get("dlib", "recognizer").files[0].name: str(path)}, **options)
+
+    a, b = rec(mine), rec(mine)
     a.embed(zeros)
     b.embed(zeros)
     assert a._model is b._model
-    other = _converted("dlib", threads=1)
+    other = rec(mine, threads=1)
     other.embed(zeros)
     assert other._model is not a._model
     # a replaced file is a different model
     copy = tmp_path / "copy.dat"
     shutil.copy(_dat(), copy)
-    c = create_recognizer("dlib", weights={get("dlib", "recognizer").files[0].name: str(copy)})
+    c = rec(copy)
     c.embed(zeros)
     key_c = c.load_key()
     os.utime(copy, ns=(1, 1))
-    d = create_recognizer("dlib", weights={get("dlib", "recognizer").files[0].name: str(copy)})
+    d = rec(copy)
     d.embed(zeros)
     assert c._model is not d._model and key_c != d.load_key()
     key = a.load_key()

@@ -9,8 +9,9 @@ from faceprint import protobuf as pb
 from faceprint.onnx_graph import GraphBuilder, tensor
 from faceprint.runtime import onnx_session
 
-onnx = pytest.importorskip("onnx", reason="the onnx package (test extra) is the independent protobuf implementation")
-from onnx import numpy_helper  # noqa: E402
+
+def _onnx():
+    return pytest.importorskip("onnx", reason="the onnx package (test extra) is the independent protobuf implementation")
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,9 @@ def test_varint(value: int, raw: str) -> None:
 
 
 def test_tensors_both_ways() -> None:
+    onnx = _onnx()
+    from onnx import numpy_helper
+
     arr = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
     parsed = onnx.TensorProto()
     parsed.ParseFromString(tensor("w", arr))  # ours → Google's parser
@@ -56,6 +60,7 @@ def test_bad_wire_type_and_field_zero() -> None:
 
 
 def test_graph_builder_model_runs_and_checks() -> None:
+    onnx = _onnx()
     g = GraphBuilder("tiny")
     x = g.input("x", np.float32, ("N", 3))
     w = np.arange(6, dtype=np.float32).reshape(2, 3)

@@ -106,19 +106,30 @@ def test_wrong_file_is_refused_with_its_path(tmp_path: Path) -> None:
         rec.embed(np.zeros((1, 112, 112, 3), np.uint8))
 
 
-def test_offline_error_names_file_url_hash_and_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_error_names_file_url_hash_and_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("FACEPRINT_OFFLINE", "1")
+    monkeypatch.setenv("FACEPRINT_HOME", str(tmp_path / "home"))
     wf = get("arcface_r50", "recognizer").files[0]
-    # a copy with the wrong content in the cache is ignored, not used
+    # a copy with the wrong content in the cache is ignored (and said to be), not used
     bad = cache_dir() / wf.name
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_bytes(b"not the model")
-    with pytest.raises(WeightsMissingError) as info:
+    with caplog.at_level("WARNING", logger="faceprint"), pytest.raises(WeightsMissingError) as info:
         create_recognizer("buffalo_l").embed(np.zeros((1, 112, 112, 3), np.uint8))
     msg = str(info.value)
-    for part in ("w600k_r50.onnx", wf.url, wf.sha256, str(bad)):
+    for part in ("w600k_r50.onnx", wf.url, wf.sha256, f"Put it at: {bad}"):
         assert part in msg
-    bad.unlink()
+    assert f"ignoring {bad}" in caplog.text
+
+
+def test_unreadable_onnx_file_is_a_typed_error(tmp_path: Path) -> None:
+    page = tmp_path / "w600k_r50.onnx"
+    page.write_bytes(b"<!DOCTYPE html><html>rate limited</html>")
+    rec = create_recognizer("arcface_r50", weights={get("arcface_r50", "recognizer").files[0].name: str(page)})
+    with pytest.raises(WeightsFormatError, match=r"w600k_r50\.onnx: not a loadable ONNX model"):
+        rec.embed(np.zeros((1, 112, 112, 3), np.uint8))
 
 
 def test_no_threshold_is_a_clear_error() -> None:

@@ -205,6 +205,12 @@ def test_truncated_html_and_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(CaffeFormatError, match=r"cut\.caffemodel.*not a readable Caffe model"):
         read_caffemodel(cut)
+    # protobuf-shaped bytes with the wrong wire types: a layer as a number, a layer name as a number
+    for name, raw in {"w1": b"\xa0\x06\x05", "w2": b"\xa2\x06\x02\x08\x05"}.items():
+        bad = tmp_path / f"{name}.caffemodel"
+        bad.write_bytes(raw)
+        with pytest.raises(CaffeFormatError, match=rf"{name}\.caffemodel.*not a readable Caffe model"):
+            read_caffemodel(bad)
     page = tmp_path / "page.caffemodel"
     page.write_bytes(b"<!DOCTYPE html><html>Google Drive - Virus scan warning</html>")
     with pytest.raises(CaffeFormatError, match=r"page\.caffemodel.*HTML"):

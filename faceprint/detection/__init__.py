@@ -19,12 +19,15 @@ def create_detector(name: str | Detector = "mtcnn", *, device: str | None = None
         return name
     spec = get(name, "detector")
     if device is not None:
+        if device not in ("cpu", "cuda", "auto"):
+            raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'")
         if "device" in spec.options:
             options.setdefault("device", device)
         elif device not in ("cpu", "auto"):
             raise DeviceError(
                 f"detector {spec.name!r} runs on the CPU only; for device={device!r} use one that takes a device "
-                f"({', '.join(s.name for s in specs('detector') if 'device' in s.options)})"
+                f"({', '.join(s.name for s in specs('detector') if 'device' in s.options)}), or keep this one on the "
+                "CPU: detector_options={'device': 'cpu'} (command line: --detector-device cpu)"
             )
     return spec.load_class()(spec, **options)
 

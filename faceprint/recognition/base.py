@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import Alignment
+from faceprint.registry import Alignment, WeightFile
 from faceprint.runtime import BatchModel
 
 
@@ -18,6 +18,9 @@ class Recognizer(BatchModel):
     Crops given to :meth:`embed` are BGR uint8 at the spec's input size (as the alignment
     stage makes them); colour conversion and normalisation follow the registry spec.
     """
+
+    def load_files(self) -> tuple[WeightFile, ...]:
+        return self.spec.files[:1]  # the network; e.g. dlib's landmark model is the alignment stage's
 
     @property
     def alignment(self) -> Alignment:

@@ -57,11 +57,16 @@ class CaffeNet:
 
 
 def _string(items: list[tuple[int, Any]] | None) -> str:
-    return bytes(items[-1][1]).decode("utf-8", "replace") if items else ""
+    return _strings(items[-1:])[0] if items else ""
 
 
 def _strings(items: list[tuple[int, Any]] | None) -> tuple[str, ...]:
-    return tuple(bytes(v).decode("utf-8", "replace") for _, v in items or ())
+    return tuple(bytes(pb.payload(w, v, "a string")).decode("utf-8", "replace") for w, v in items or ())
+
+
+def _sub(items: list[tuple[int, Any]], what: str) -> memoryview:
+    """The last occurrence of a sub-message field (protobuf merges repeats; the layers here never repeat them)."""
+    return pb.payload(*items[-1], what)
 
 
 def _int(items: list[tuple[int, Any]] | None, default: int) -> int:
@@ -71,11 +76,14 @@ def _int(items: list[tuple[int, Any]] | None, default: int) -> int:
 def _blob(data: memoryview) -> np.ndarray:
     g = pb.group(data)
     if _B_SHAPE in g:
-        shape = tuple(pb.repeated_ints(pb.group(g[_B_SHAPE][-1][1]).get(1)))
+        shape = tuple(pb.repeated_ints(pb.group(_sub(g[_B_SHAPE], "a blob shape")).get(1, [])))
     else:  # before BlobShape: the 4-D num/channels/height/width fields
         shape = tuple(_int(g.get(f), 1) for f in (_B_NUM, _B_CHANNELS, _B_HEIGHT, _B_WIDTH))
     if _B_DOUBLE in g:
-        values = np.concatenate([np.frombuffer(v, "<f8") for _, v in g[_B_DOUBLE]]).astype(np.float32)
+        chunks = [pb.payload(w, v, "double data") for w, v in g[_B_DOUBLE]]
+        if any(len(c) % 8 for c in chunks):
+            raise pb.ProtobufError("packed double data is not a multiple of 8 bytes")
+        values = np.concatenate([np.frombuffer(c, "<f8") for c in chunks]).astype(np.float32)
     else:
         values = pb.repeated_floats(g.get(_B_DATA, []))
     if values.size != int(np.prod(shape)):
@@ -108,21 +116,21 @@ def _layer(data: memoryview) -> CaffeLayer:
     kind = _string(g.get(_L_TYPE))
     params: dict[str, Any] = {}
     if kind == "Convolution" and _L_CONV in g:
-        params = _conv_params(g[_L_CONV][-1][1])
+        params = _conv_params(_sub(g[_L_CONV], "convolution_param"))
     elif kind == "InnerProduct" and _L_IP in g:
-        ip = pb.group(g[_L_IP][-1][1])
+        ip = pb.group(_sub(g[_L_IP], "inner_product_param"))
         params = {"num_output": _int(ip.get(1), 0), "bias_term": bool(_int(ip.get(2), 1)),
                   "axis": _int(ip.get(5), 1), "transpose": bool(_int(ip.get(6), 0))}  # fmt: skip
     elif kind == "PReLU":
-        prelu = pb.group(g[_L_PRELU][-1][1]) if _L_PRELU in g else {}
+        prelu = pb.group(_sub(g[_L_PRELU], "prelu_param")) if _L_PRELU in g else {}
         params = {"channel_shared": bool(_int(prelu.get(2), 0))}
     elif kind == "Eltwise":
-        el = pb.group(g[_L_ELTWISE][-1][1]) if _L_ELTWISE in g else {}
+        el = pb.group(_sub(g[_L_ELTWISE], "eltwise_param")) if _L_ELTWISE in g else {}
         coeff = pb.repeated_floats(el.get(2, [])) if el.get(2) else np.empty(0, np.float32)
         params = {"operation": ("PROD", "SUM", "MAX")[_int(el.get(1), 1)], "coeff": tuple(float(c) for c in coeff)}
     return CaffeLayer(
         name=_string(g.get(_L_NAME)), type=kind, bottoms=_strings(g.get(_L_BOTTOM)), tops=_strings(g.get(_L_TOP)),
-        blobs=tuple(_blob(v) for _, v in g.get(_L_BLOBS, [])), params=params,
+        blobs=tuple(_blob(pb.payload(w, v, "a blob")) for w, v in g.get(_L_BLOBS, [])), params=params,
     )  # fmt: skip
 
 
@@ -134,8 +142,8 @@ def parse_caffemodel(data: bytes, path: str | None = None) -> CaffeNet:
         g = pb.group(data)
         if _NET_V1_LAYERS in g and _NET_LAYER not in g:
             raise CaffeFormatError("old V1 'layers' format: upgrade it with Caffe's upgrade_net_proto_binary", path)
-        layers = tuple(_layer(v) for _, v in g.get(_NET_LAYER, []))
-    except pb.ProtobufError as exc:
+        layers = tuple(_layer(pb.payload(w, v, "a layer")) for w, v in g.get(_NET_LAYER, []))
+    except (pb.ProtobufError, IndexError, ValueError) as exc:  # IndexError/ValueError: enum or shape out of range
         raise CaffeFormatError(f"not a readable Caffe model ({exc})", path) from exc
     if not layers:
         raise CaffeFormatError("no layers found; not a Caffe model", path)

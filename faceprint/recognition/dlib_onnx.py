@@ -15,8 +15,8 @@ import numpy as np
 
 from faceprint.onnx_graph import GraphBuilder
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.dlib_format import DlibNet
-from faceprint.recognition.dlib_program import check_input_size, load_dlib_net, program
+from faceprint.recognition.dlib_format import DlibNet, read_net
+from faceprint.recognition.dlib_program import check_input_size, program
 from faceprint.registry import ModelSpec
 from faceprint.runtime import onnx_session
 
@@ -102,7 +102,7 @@ def _padded_add(g: GraphBuilder, a: tuple[str, tuple[int, ...]], b: tuple[str, t
 
 def export_onnx(dat_path: str | os.PathLike[str], out_path: str | os.PathLike[str], size: tuple[int, int] = (150, 150)) -> str:
     """Write dlib's network in ``dat_path`` as an ONNX file at ``out_path`` (atomically)."""
-    data = build_onnx(load_dlib_net(os.fspath(dat_path)), size)
+    data = build_onnx(read_net(os.fspath(dat_path)), size)
     out = os.fspath(out_path)
     tmp = f"{out}.part"
     with open(tmp, "wb") as f:
@@ -137,7 +137,7 @@ class DlibOnnx(Recognizer):
         return (self.threads,)
 
     def _load(self) -> Any:
-        net = load_dlib_net(self.weight_path(self.spec.files[0]))
+        net = read_net(self.weight_path(self.spec.files[0]))
         model = build_onnx(net, check_input_size(net, self.spec))
         return onnx_session(model, self.device, self.threads)
 

@@ -1,38 +1,17 @@
 """dlib's ResNet as a flat program of steps (affines folded into convolutions), shared by the
-PyTorch and ONNX backends; the parsed file is cached once per process."""
+PyTorch and ONNX backends. The parsed file is not kept: each backend holds its own converted
+copy, shared between objects by :class:`faceprint.runtime.LazyModel`."""
 
 from __future__ import annotations
 
-import functools
-import os
 from typing import Any
 
 import numpy as np
 
-from faceprint.recognition.dlib_format import DlibFormatError, DlibNet, Layer, read_net
+from faceprint.recognition.dlib_format import DlibFormatError, DlibNet, Layer
 from faceprint.registry import ModelSpec
 
 Step = tuple[str, Any]
-
-
-@functools.lru_cache(maxsize=4)
-def _parsed(path: str, size: int, mtime_ns: int) -> DlibNet:
-    del size, mtime_ns  # part of the key only: a replaced file is parsed again
-    net = read_net(path)
-    for layer in net.layers:  # shared by every model built from this cache entry
-        for value in layer.params.values():
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
-    return net
-
-
-def load_dlib_net(path: str) -> DlibNet:
-    """The parsed network in ``path``, parsed once per process while the file is unchanged."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise DlibFormatError(f"cannot read: {exc.strerror or exc}", path) from exc
-    return _parsed(os.path.abspath(path), st.st_size, st.st_mtime_ns)
 
 
 def program(net: DlibNet) -> tuple[list[tuple[str, Any]], list[dict[str, np.ndarray]], list[np.ndarray], dict]:

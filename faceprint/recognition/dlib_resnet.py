@@ -15,7 +15,7 @@ class DlibResNet(Recognizer):
         try:
             import dlib
         except ImportError as exc:
-            raise DependencyError("dlib is required for the 'dlib' recognizer: pip install dlib-bin") from exc
+            raise DependencyError("dlib is required for the 'dlib_bin' recognizer: pip install dlib-bin") from exc
         if self.device not in ("cpu", "auto") and not dlib.DLIB_USE_CUDA:
             raise DeviceError(f"device={self.device!r} asked for, but this dlib build has no CUDA")
         return dlib.face_recognition_model_v1(self.weight_path(self.spec.files[0]))

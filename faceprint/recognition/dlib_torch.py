@@ -13,8 +13,8 @@ import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.dlib_format import DlibNet
-from faceprint.recognition.dlib_program import check_input_size, load_dlib_net, program
+from faceprint.recognition.dlib_format import DlibNet, read_net
+from faceprint.recognition.dlib_program import check_input_size, program
 from faceprint.registry import ModelSpec
 from faceprint.runtime import torch_device, torch_module
 
@@ -122,7 +122,7 @@ class DlibTorch(Recognizer):
         dev = torch_device(self.device)
         if self.half and dev.type != "cuda":
             raise ConfigError("half=True needs device='cuda' (float16 convolutions are slow and inexact on the CPU)")
-        net = load_dlib_net(self.weight_path(self.spec.files[0]))
+        net = read_net(self.weight_path(self.spec.files[0]))
         check_input_size(net, self.spec)
         module = build_module(net)
         module = module.to(dev, memory_format=torch.channels_last)

@@ -150,6 +150,8 @@ def load_state(path: str, layout: dict[str, tuple[int, ...]], device: Any) -> di
             f"unexpected {extra[:4]} ({len(extra)})"
         )
     for name, shape in layout.items():
+        if not isinstance(state[name], torch.Tensor):
+            raise WeightsFormatError(f"{path}: {name} is a {type(state[name]).__name__}, not a tensor")
         if tuple(state[name].shape) != shape:
             raise WeightsFormatError(f"{path}: {name} is {tuple(state[name].shape)}, expected {shape}")
     params = {k: v.float().to(device) for k, v in state.items()}
