@@ -76,6 +76,10 @@ class Pipeline:
         self.align = align
         self.analyzer = Analyzer(analysis_models, device)
 
+    def runs_on(self) -> dict[str, str]:
+        """Where the detector and the recognizer actually run (loads both): provider or device per stage."""
+        return {"detector": self.detector.runs_on, "recognizer": self.recognizer.runs_on}
+
     def __repr__(self) -> str:
         return f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r})"
 

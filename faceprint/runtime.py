@@ -71,6 +71,35 @@ def torch_device(device: str) -> Any:
     return torch.device(device)
 
 
+def _where(value: Any, depth: int = 0) -> str | None:
+    """The ONNX Runtime provider or torch device of a loaded model: a session, a torch device,
+    tensor or module, or one inside the tuples, dicts and small holders the models return."""
+    if depth > 3 or value is None:
+        return None
+    kind = type(value)
+    if kind.__name__ == "InferenceSession":
+        return str(value.get_providers()[0])
+    if kind.__module__.split(".")[0] == "torch":
+        if kind.__name__ == "device":
+            return str(value)
+        if hasattr(value, "dtype"):  # a tensor
+            return str(value.device)
+        if hasattr(value, "parameters"):  # a module
+            return next((str(p.device) for p in value.parameters()), None)
+        return None
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, tuple | list):
+        items = value
+    else:  # holders such as MTCNN's nets: look at the few attribute names they use, nothing else
+        items = [v for name in ("sessions", "nets", "session", "device") if (v := getattr(value, name, None)) is not None]
+    for item in items:
+        found = _where(item, depth + 1)
+        if found:
+            return found
+    return None
+
+
 class _Loaded:
     """Holds one loaded model; lives while some model object refers to it."""
 
@@ -104,6 +133,13 @@ class LazyModel(ABC):
         self._model: Any = None
         self._holder: _Loaded | None = None
         self._lock = threading.Lock()
+
+    @property
+    def runs_on(self) -> str:
+        """Where the model actually runs (loads it): an ONNX Runtime provider such as
+        "CPUExecutionProvider" / "CUDAExecutionProvider", a torch device such as "cuda:0", or "cpu"
+        for models run by dlib or OpenCV."""
+        return _where(self._ensure_loaded()) or "cpu"
 
     def load_options(self) -> tuple:
         """The constructor options that change what :meth:`_load` returns (part of the load key)."""

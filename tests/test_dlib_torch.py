@@ -162,7 +162,7 @@ def test_onnx_backend_devices_and_export(tmp_path: Path) -> None:
 
     rec = _converted("dlib")
     assert rec.embed(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
-    assert rec.provider == "CPUExecutionProvider"
+    assert rec.runs_on == "CPUExecutionProvider"
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         with pytest.raises(DeviceError, match="cuda"):
             _converted("dlib", device="cuda").embed(np.zeros((1, 150, 150, 3), np.uint8))
@@ -185,6 +185,7 @@ def test_devices_and_parse_cache() -> None:
     rec.embed(np.zeros((1, 150, 150, 3), np.uint8))
     other.embed(np.zeros((1, 150, 150, 3), np.uint8))
     assert rec._model is other._model  # one loaded module for both (the .dat parsed once)
+    assert rec.runs_on == "cpu"
     with pytest.raises(ConfigError, match="half"):
         _torch_recognizer(half=True).embed(np.zeros((1, 150, 150, 3), np.uint8))
     if not torch.cuda.is_available():

@@ -115,7 +115,7 @@ def test_forward_equals_numpy(tmp_path: Path) -> None:
     rec = create_recognizer("GhostFaceNet", weights={FILE: str(path)})
     crops = np.random.default_rng(3).integers(0, 256, (2, 112, 112, 3), dtype=np.uint8)  # BGR, as aligned
     got = rec.embed(crops)
-    assert got.shape == (2, 512)
+    assert got.shape == (2, 512) and rec.runs_on == "cpu"
     for i in range(2):
         x = (crops[i, ..., ::-1].astype(np.float64) - 127.5) / 128  # the registry's RGB and normalisation
         want = np_forward(x.transpose(2, 0, 1), sd)

@@ -187,3 +187,6 @@ def test_device_reaches_every_model_that_takes_one() -> None:
     with pytest.raises(DeviceError, match=r"dlib_hog.*CPU only"):
         Pipeline("dlib_hog", "dlib", device="cuda")
     assert Pipeline("dlib_hog", "dlib", device="auto").detector.name == "dlib_hog"
+    # where each stage actually runs, as the runtimes report it
+    assert pipe.runs_on() == {"detector": "CPUExecutionProvider", "recognizer": "CPUExecutionProvider"}
+    assert Pipeline("dlib_hog", "dlib_bin").runs_on() == {"detector": "cpu", "recognizer": "cpu"}

@@ -178,7 +178,7 @@ def test_forward_equals_numpy(tmp_path: Path) -> None:
     rec = _recognizer(path)
     crops = np.random.default_rng(2).integers(0, 256, (2, 112, 96, 3), dtype=np.uint8)  # BGR, as aligned
     got = rec.embed(crops)
-    assert got.shape == (2, 512)
+    assert got.shape == (2, 512) and rec.runs_on == "CPUExecutionProvider"
     for i in range(2):
         x = (crops[i].astype(np.float64) - 127.5) / 128  # the registry's normalisation, BGR kept (Caffe)
         want = numpy_forward(x.transpose(2, 0, 1), weights)

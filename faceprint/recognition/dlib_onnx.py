@@ -141,10 +141,5 @@ class DlibOnnx(Recognizer):
         model = build_onnx(net, check_input_size(net, self.spec))
         return onnx_session(model, self.device, self.threads)
 
-    @property
-    def provider(self) -> str:
-        """The execution provider that runs the model (loads it if needed)."""
-        return str(self._ensure_loaded().get_providers()[0])
-
     def _embed(self, batch: np.ndarray) -> np.ndarray:
         return self._model.run([OUTPUT], {INPUT: batch})[0]
