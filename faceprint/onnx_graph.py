@@ -74,6 +74,16 @@ class GraphBuilder:
         self._inputs.append(_value_info(name, np.dtype(dtype), shape))
         return name
 
+    def image_input(self, name: str, size: tuple[int, int], mean: float | np.ndarray, scale: float) -> str:
+        """Input ``name``: (N, rows, cols, 3) uint8 images; returns ``(x - mean) * scale`` as float (N, 3, rows, cols).
+
+        Taking uint8 moves 4x fewer bytes into the runtime than float input would.
+        """
+        x = self.input(name, np.uint8, ("N", size[0], size[1], 3))
+        x = self.op("Transpose", [self.op("Cast", [x], to=1)], perm=[0, 3, 1, 2])
+        m = np.asarray(mean, np.float32).reshape((1, -1, 1, 1) if np.ndim(mean) else ())
+        return self.op("Mul", [self.op("Sub", [x, self.const(m, "mean")]), self.const(np.float32(scale), "scale")])
+
     def output(self, name: str, dtype: np.dtype | type, shape: Sequence[int | str]) -> None:
         self._outputs.append(_value_info(name, np.dtype(dtype), shape))
 

@@ -37,10 +37,7 @@ def build_onnx(net: DlibNet, size: tuple[int, int]) -> bytes:
     steps, convs, affines, fc = program(net)
     inp = net.input.params
     g = GraphBuilder("dlib_resnet")
-    x = g.input(INPUT, np.uint8, ("N", size[0], size[1], 3))
-    x = g.op("Transpose", [g.op("Cast", [x], to=1)], perm=[0, 3, 1, 2])
-    mean = np.asarray(inp["mean_rgb"], np.float32).reshape(1, 3, 1, 1)
-    x = g.op("Mul", [g.op("Sub", [x, g.const(mean, "mean")]), g.const(np.float32(inp["scale"]), "scale")])
+    x = g.image_input(INPUT, size, np.asarray(inp["mean_rgb"]), inp["scale"])
     shape = (3, *size)  # (C, H, W) of x
     tags: dict[int, tuple[str, tuple[int, int, int]]] = {}
     for op, arg in steps:

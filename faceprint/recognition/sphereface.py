@@ -93,9 +93,7 @@ def build_onnx(ops: tuple[Op, ...], weights: dict[str, tuple[np.ndarray, ...]], 
                mean: float, scale: float) -> bytes:  # fmt: skip
     """``data`` (N, H, W, 3) uint8 in the model's colour order → ``fc5`` (N, 512) float32."""
     g = GraphBuilder("sphereface20")
-    x = g.input(INPUT, np.uint8, ("N", size[0], size[1], 3))
-    x = g.op("Transpose", [g.op("Cast", [x], to=1)], perm=[0, 3, 1, 2])
-    blobs = {INPUT: g.op("Mul", [g.op("Sub", [x, g.const(np.float32(mean))]), g.const(np.float32(scale))])}
+    blobs = {INPUT: g.image_input(INPUT, size, mean, scale)}
     for op in ops:
         ins = [blobs[b] for b in op.bottoms]
         if op.kind == "conv":
