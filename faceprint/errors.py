@@ -96,3 +96,11 @@ class SpoofError(FaceprintError, ValueError):
         self.threshold = threshold
         where = source or "the image"
         super().__init__(f"{where}: the face looks spoofed (P(live) {score:.3f} < {threshold:.3f})")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a long job; what was committed before it is kept (``saved`` of ``total``)."""
+
+    def __init__(self, saved: int, total: int) -> None:
+        self.saved, self.total = saved, total
+        super().__init__(f"interrupted: {saved} of {total} file(s) saved; run it again to finish")

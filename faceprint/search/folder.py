@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from faceprint.files import escape_text, key_path, walk
 from faceprint.search.types import FileRecord
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".gif"})
@@ -17,30 +18,21 @@ IdentityRule = str | Callable[[Path], str]
 
 
 def walk_images(root: Path) -> Iterator[tuple[Path, str | None]]:
-    """(path, None) for each image under ``root``, (path, reason) for files skipped; hidden folders
-    (``.faceprint`` galleries among them) are not entered."""
-    for here, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(here) / name
-            ext = path.suffix.lower()
-            if name.startswith("."):
-                continue
-            if ext in IMAGE_EXTS:
-                yield path, None
-            elif ext not in QUIET:
-                yield path, f"not an image extension ({ext or 'none'})"
+    """(path, None) for each image under ``root``, (path, reason) for entries skipped (other files, special
+    files, broken links, loops, symlinked folders); hidden folders (``.faceprint`` galleries among them)
+    are not entered. The same walker as :func:`faceprint.image.iter_images`."""
+    return walk(root, IMAGE_EXTS, quiet=QUIET)
 
 
 def identity_of(path: Path, root: Path, rule: IdentityRule) -> str:
     """The identity label of ``path``: its first sub-folder under ``root`` ("folder"), its file stem ("file"),
     or what a callable returns. Files directly in ``root`` get their stem under "folder"."""
     if callable(rule):
-        return str(rule(path))
+        return escape_text(str(rule(path)))
     rel = path.relative_to(root)
     if rule == "folder" and len(rel.parts) > 1:
-        return rel.parts[0]
-    return path.stem
+        return escape_text(rel.parts[0])  # a non-UTF-8 folder name as text a database stores
+    return escape_text(path.stem)
 
 
 def sha256_file(path: Path) -> str:
@@ -67,4 +59,4 @@ def classify(path: Path, known: FileRecord | None) -> tuple[str, FileRecord | No
 
 
 def under(key: str, root: Path) -> bool:
-    return key.startswith(str(root) + os.sep)
+    return key_path(key).startswith(str(root) + os.sep)

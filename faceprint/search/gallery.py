@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -12,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.errors import ConfigError, ContractError, ImageError, NoFaceError
+from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
+from faceprint.files import escape_text, text_key
 from faceprint.image import ImageInput, load_image
 from faceprint.registry import find as find_spec
 from faceprint.search.backends import open_store
@@ -126,7 +129,7 @@ class Gallery:
         for item in items:
             if isinstance(item, str | os.PathLike):
                 path = Path(os.path.abspath(item))
-                key, ident = str(path), identity or path.parent.name
+                key, ident = text_key(path), identity or escape_text(path.parent.name)
             elif identity is None:
                 raise ConfigError("images given as arrays or bytes need identity=")
             else:
@@ -144,9 +147,14 @@ class Gallery:
     def _embed_file(
         self, item: Any, key: str, no_face: list[str], errors: list[tuple[str, str]]
     ) -> tuple[FileRecord | None, list[Representation]]:
-        is_path = isinstance(item, str | os.PathLike)
-        st = os.stat(item) if is_path and os.path.exists(item) else None
-        digest = sha256_file(Path(item)) if st is not None else ""
+        st, digest = None, ""
+        if isinstance(item, str | os.PathLike):
+            try:
+                st = os.stat(item)
+                # only a regular file is hashed: reading a FIFO would block
+                digest = sha256_file(Path(item)) if stat.S_ISREG(st.st_mode) else ""
+            except OSError:
+                st = None  # gone or unreadable: load_image below says which
 
         def rec(status: str, n: int, why: str = "") -> FileRecord | None:
             return None if st is None else FileRecord(key, st.st_size, st.st_mtime, digest, status, n, why)
@@ -157,8 +165,8 @@ class Gallery:
             no_face.append(key)
             return rec("no_face", 0), []
         except ImageError as exc:
-            errors.append((key, str(exc)))
-            return rec("error", 0, str(exc)), []
+            errors.append((key, escape_text(str(exc))))
+            return rec("error", 0, escape_text(str(exc))), []
         return rec("ok", len(reps)), reps
 
     def sync(self, folder: str | os.PathLike[str], *, identity: IdentityRule = "folder", progress: bool = False,
@@ -166,52 +174,70 @@ class Gallery:
         """Make the gallery mirror ``folder``: embed new and changed images, drop deleted ones.
 
         Unchanged files (same size and mtime, or same content hash) are not re-embedded; files that
-        had no face are remembered and retried only when they change.
+        had no face are remembered and retried only when they change. Entries that cannot be used
+        (special files, broken links, loops, unreadable) are skipped and reported; names that are not
+        UTF-8 are stored as ``fsenc:`` keys (:func:`faceprint.files.key_path` gives the name back).
+        One sync at a time per embedded gallery: a second writer waits, then finds the work done.
+        Ctrl-C raises :class:`faceprint.errors.Interrupted` saying how many files were saved.
         """
         root = Path(os.path.abspath(folder))
         if not root.is_dir():
             raise ConfigError(f"{folder}: not a folder; pass the folder of images to index")
+        lock = getattr(self.store, "writer_lock", None)
+        with lock() if lock is not None else contextlib.nullcontext():
+            return self._sync(root, identity, progress, batch)
+
+    def _sync(self, root: Path, identity: IdentityRule, progress: bool, batch: int) -> IndexReport:
         t0 = time.perf_counter()
         known = {k: v for k, v in self.store.files().items() if under(k, root)}
         seen: set[str] = set()
-        todo: list[Path] = []
+        todo: list[tuple[Path, str]] = []
         touched: list[FileRecord] = []
         skipped: list[tuple[str, str]] = []
         unchanged = 0
         for path, why in walk_images(root):
+            key = text_key(path)
             if why:
-                skipped.append((str(path), why))
+                skipped.append((key, why))
                 continue
-            key = str(path)
+            try:
+                state, rec, _ = classify(path, known.get(key))
+            except OSError as exc:  # vanished or unreadable since the walk
+                skipped.append((key, f"cannot read ({exc.strerror or exc})"))
+                continue
             seen.add(key)
-            state, rec, _ = classify(path, known.get(key))
             unchanged += state != "changed"
             if rec is not None:
                 touched.append(rec)
             if state == "changed":
-                todo.append(path)
+                todo.append((path, key))
         gone = [k for k in known if k not in seen]
         if gone or touched:
             self.store.apply(remove_keys=gone, files=touched)
         no_face: list[str] = []
         errors: list[tuple[str, str]] = []
-        n_faces = 0
+        n_faces = saved = 0
         bar = progress_bar(len(todo), progress, f"indexing {root.name}")
-        for s in range(0, len(todo), batch):  # one transaction per batch: progress survives a crash
-            files, entries, vecs = [], [], []
-            for path in todo[s : s + batch]:
-                rec, reps = self._embed_file(path, str(path), no_face, errors)
-                files += [rec] if rec else []
-                ident = identity_of(path, root, identity)
-                entries += [(str(path), ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]
-                vecs += [r.embedding for r in reps]
-                if bar is not None:
-                    bar.update(1)
-            n_faces += len(entries)
-            self.store.apply(remove_keys=[f.path for f in files], files=files, entries=entries,
-                             vectors=self._prepare(np.stack(vecs)) if vecs else None)  # fmt: skip
-        if bar is not None:
-            bar.close()
+        try:
+            for s in range(0, len(todo), batch):  # one transaction per batch: progress survives a crash
+                files, entries, vecs = [], [], []
+                for path, key in todo[s : s + batch]:
+                    rec, reps = self._embed_file(path, key, no_face, errors)
+                    files += [rec] if rec else []
+                    ident = identity_of(path, root, identity)
+                    entries += [(key, ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]
+                    vecs += [r.embedding for r in reps]
+                    if bar is not None:
+                        bar.update(1)
+                self.store.apply(remove_keys=[f.path for f in files], files=files, entries=entries,
+                                 vectors=self._prepare(np.stack(vecs)) if vecs else None)  # fmt: skip
+                n_faces += len(entries)
+                saved += len(todo[s : s + batch])
+        except KeyboardInterrupt:
+            raise Interrupted(saved, len(todo)) from None
+        finally:
+            if bar is not None:
+                bar.close()
         return IndexReport(indexed=len(todo) - len(no_face) - len(errors), faces=n_faces, unchanged=unchanged,
                            removed=len(gone), no_face=tuple(no_face), errors=tuple(errors), skipped=tuple(skipped),
                            seconds=time.perf_counter() - t0)  # fmt: skip
@@ -220,7 +246,7 @@ class Gallery:
                identity: str | None = None) -> int:  # fmt: skip
         """Remove the entries of these files/keys and/or of one identity; returns how many entries went."""
         items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        keys = [k for p in items for k in (str(p), os.path.abspath(p))]  # a stored key, or a path as given
+        keys = [text_key(k) for p in items for k in (os.fspath(p), os.path.abspath(p))]  # a stored key, or a path as given
         if identity is not None:
             keys += self.store.keys_of_identity(identity)
         before = self.store.count()
