@@ -41,7 +41,7 @@ _LAZY = {
     "ModelNotFoundError": "faceprint.errors",
     "ConfigError": "faceprint.errors",
     "ContractError": "faceprint.errors",
-    "find": "faceprint.search",
+    "find": "faceprint.search.find",  # the function: faceprint.search.find is also a submodule
     "Gallery": "faceprint.search",
 }
 

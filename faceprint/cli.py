@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaceprintError as exc:
         print(f"faceprint: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Interrupted says how much was saved
+        print(f"faceprint: {exc or 'interrupted'}", file=sys.stderr)
         return 130
 
 
@@ -123,7 +124,7 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.cmd == "models":
         return _models(args)
-    if args.cmd in ("index", "find"):
+    if args.cmd in ("index", "find", "gallery"):
         from faceprint.search.cli import run as run_search
 
         return run_search(args)

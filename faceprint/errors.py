@@ -104,3 +104,7 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, saved: int, total: int) -> None:
         self.saved, self.total = saved, total
         super().__init__(f"interrupted: {saved} of {total} file(s) saved; run it again to finish")
+
+
+class EmptyGalleryError(FaceprintError, LookupError):
+    """A search was asked of a gallery that holds no faces."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ContractError, DependencyError
+from faceprint.search.find import gallery_location
 from tests.conftest import FACES, IDENTITIES, needs_faces
 from tests.search_helpers import built, link_tree
 
@@ -140,7 +141,7 @@ def test_incremental_sync_and_find_on_folder(ids: dict, tmp_path: Path, monkeypa
     (tree / "notes.log").write_text("not a photo")
     res = faceprint.find(str(c), db=str(tree), k=1)  # indexes the folder on the way
     assert res[0].best.file.startswith(str(tree))
-    where = next((tree / ".faceprint").iterdir())
+    where = Path(gallery_location(tree))  # under $FACEPRINT_HOME: the photo folder is not written to
     embedded: list[str] = []
     real = Gallery._embed
 

@@ -1,4 +1,5 @@
-"""``faceprint index`` and ``faceprint find``. Exit codes: 0 ok, 2 bad input, 1 other failure."""
+"""``faceprint index``, ``faceprint find`` and ``faceprint gallery check``. Exit codes: 0 ok, 2 bad input,
+1 other failure (a damaged or unreachable gallery among them)."""
 
 from __future__ import annotations
 
@@ -7,58 +8,122 @@ import json
 import sys
 from typing import Any
 
+EPILOG = """exit codes: 0 done, 2 bad input (unreadable image, no face, empty gallery, wrong settings for a
+gallery), 1 any other failure (damaged or unreachable gallery, missing weights), 130 interrupted (what
+was saved is kept).
+environment: FACEPRINT_HOME (galleries of photo folders, weights; default ~/.faceprint),
+FACEPRINT_WEIGHTS_PATH (folders searched for weight files), FACEPRINT_OFFLINE=1 (never download),
+PGPASSWORD or ~/.pgpass (PostgreSQL passwords: keep them out of --db URLs)."""
+
 
 def add_parsers(sub: Any) -> None:
     """Add the search sub-commands to the main parser's sub-parsers."""
-    p = sub.add_parser("index", help="index a folder of photos for search (identity = sub-folder name)")
+    kw = {"epilog": EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    p = sub.add_parser("index", help="index a folder of photos for search (identity = sub-folder name)", **kw)
     p.add_argument("folder", help="photos, one sub-folder per person")
-    p.add_argument("--db", help="gallery folder or postgresql://...#name (default: FOLDER/.faceprint/)")
+    p.add_argument("--db", help="gallery folder or postgresql://...#name (default: a gallery for FOLDER under "
+                                "$FACEPRINT_HOME/galleries; the photo folder is never written to)")  # fmt: skip
+    p.add_argument("--rebuild", action="store_true",
+                   help="re-embed every photo and compact the gallery: the fix for a damaged gallery")  # fmt: skip
     _common(p)
-    p = sub.add_parser("find", help="who is this? the closest faces in a folder of photos or a gallery")
-    p.add_argument("img")
+    p = sub.add_parser("find", help="who is this? the closest faces in a folder of photos or a gallery", **kw)
+    p.add_argument("img", help="the query photo (path)")
     p.add_argument("--db", required=True, help="folder of photos, gallery folder, or postgresql://...#name")
     p.add_argument("-k", type=int, default=5, help="matches per face (default 5)")
     p.add_argument("--aggregate", choices=("min", "mean"), help="rank identities instead of single photos")
-    p.add_argument("--threshold", type=float, default=None, help="verified when distance <= this")
+    p.add_argument("--threshold", type=_threshold, default=None, help="verified when distance <= this (>= 0)")
     p.add_argument("--no-refresh", action="store_true", help="search a folder's gallery without syncing it first")
+    _common(p)
+    p = sub.add_parser("gallery", help="gallery maintenance: check every stored vector for damage", **kw)
+    p.add_argument("action", choices=("check",), help="check: verify checksums, finite values and unit length")
+    p.add_argument("--db", required=True, help="gallery folder, folder of photos, or postgresql://...#name")
     _common(p)
 
 
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(f"a distance threshold is a finite number >= 0, not {text!r}")
+    return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a pixel limit is >= 1, not {text!r}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="dlib")
-    p.add_argument("--detector", default="mtcnn")
-    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
-    p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"))
+    p.add_argument("--model", default="dlib", help="recognition model (default: dlib)")
+    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
+    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
+                   help="face alignment (default: template)")  # fmt: skip
+    p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"),
+                   help="distance (default: the model's)")  # fmt: skip
+    p.add_argument("--max-pixels", type=_pixels, default=None,
+                   help="refuse images with more pixels than this (default 150,000,000)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceprint.errors import ContractError
+    from faceprint.errors import ContractError, EmptyGalleryError
 
     try:
+        if args.cmd == "gallery":
+            return _check(args)
         return _index(args) if args.cmd == "index" else _find(args)
-    except ContractError as exc:  # a gallery made with other settings is a wrong input, not a crash
+    except (ContractError, EmptyGalleryError) as exc:  # wrong settings or nothing to search: a wrong input
         print(f"faceprint: error: {exc}", file=sys.stderr)
         return 2
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"model": args.model, "detector": args.detector, "align": args.align, "metric": args.metric}
+    opts = {"model": args.model, "detector": args.detector, "align": args.align, "metric": args.metric}
+    return {**opts, "max_pixels": args.max_pixels} if args.max_pixels else opts
 
 
 def _index(args: argparse.Namespace) -> int:
-    from faceprint.search.find import index
+    from faceprint.search.find import gallery_location, index
 
-    report = index(args.folder, args.db, progress=not args.json and sys.stderr.isatty(), **_options(args))
+    report = index(args.folder, args.db, progress=not args.json and sys.stderr.isatty(), rebuild=args.rebuild,
+                   **_options(args))  # fmt: skip
+    where = gallery_location(args.folder, args.db, **_options(args))
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), "gallery": where}, indent=2))
         return 0
-    lines = [report.summary()]
+    lines = [report.summary() + (" (rebuilt)" if args.rebuild else ""), f"  gallery: {where}"]
     lines += [f"  no face: {f}" for f in report.no_face]
     lines += [f"  error:   {f}: {why}" for f, why in report.errors]
     lines += [f"  skipped: {f}: {why}" for f, why in report.skipped]
     print("\n".join(lines))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from faceprint.search.find import open_gallery
+
+    g, _ = open_gallery(args.db, **_options(args), **({} if args.db.startswith(("postgres", "milvus:")) else
+                                                      {"verify": False}))  # fmt: skip
+    with g:
+        report = g.check()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        lines = [f"{report['path']}: {report['rows']} vector row(s) checked"]
+        if report.get("rows_without_checksum"):
+            lines.append(f"  {report['rows_without_checksum']} row(s) stored without checksums by an older version "
+                         "(faceprint index FOLDER --rebuild adds them)")  # fmt: skip
+        lines += [f"  DAMAGED: {p}" for p in report["problems"]]
+        lines.append(f"  fix: {report['fix']}" if report["problems"] else "  ok: no damage found")
+        print("\n".join(lines))
+    return 1 if report["problems"] else 0
 
 
 def _find(args: argparse.Namespace) -> int:

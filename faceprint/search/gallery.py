@@ -7,6 +7,7 @@ import logging
 import os
 import stat
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,9 +17,10 @@ import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
 from faceprint.files import escape_text, text_key
-from faceprint.image import ImageInput, load_image
+from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, load_image
 from faceprint.registry import find as find_spec
 from faceprint.search.backends import open_store
+from faceprint.search.backends.base import redact
 from faceprint.search.contract import EmbeddingContract
 from faceprint.search.folder import IdentityRule, classify, identity_of, sha256_file, under, walk_images
 from faceprint.search.ranking import aggregate_hits, content_key, progress_bar
@@ -37,7 +39,9 @@ class Gallery:
 
     Every gallery is bound to the embedding contract it was created with (model, weights,
     alignment, metric); opening it with different settings raises :class:`ContractError`.
-    Options after ``faces`` go to the store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``).
+    ``max_pixels``: larger images (added or queried) are refused before decoding. Other options go to the
+    store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``; ``verify=False`` opens a damaged
+    embedded gallery for repair).
     """
 
     def __init__(
@@ -49,11 +53,14 @@ class Gallery:
         align: str = "template",
         metric: str | None = None,
         faces: str = "largest",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         **store_options: Any,
     ) -> None:
+        self.max_pixels = max_pixels
         self.contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
         self.spec = find_spec(self.contract.model)
         self.faces = faces
+        self.location = redact(os.fspath(location))  # for messages: never a password
         self.store = open_store(location, dim=self.contract.dim, metric=self.contract.metric, **store_options)
         meta = self.store.read_meta()
         if "contract" in meta:
@@ -66,7 +73,7 @@ class Gallery:
         self._pipeline: Any = None
 
     def __repr__(self) -> str:
-        return f"Gallery({self.store.stats().get('path', '')!r}, model={self.contract.model!r}, metric={self.contract.metric!r})"
+        return f"Gallery({self.location!r}, model={self.contract.model!r}, metric={self.contract.metric!r})"
 
     def __enter__(self) -> Gallery:
         return self
@@ -83,7 +90,7 @@ class Gallery:
             from faceprint.api import get_pipeline
 
             c = self.contract
-            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0])
+            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], max_pixels=self.max_pixels)
         return self._pipeline
 
     # -- vectors ---------------------------------------------------------------------------------
@@ -256,9 +263,10 @@ class Gallery:
     # -- search ----------------------------------------------------------------------------------
     def search(
         self,
-        query: ImageInput | np.ndarray | Sequence[Representation],
+        query: ImageInput | np.ndarray | Sequence[Representation] | None = None,
         k: int = 5,
         *,
+        vectors: np.ndarray | Sequence[Any] | None = None,
         aggregate: str | None = None,
         threshold: float | None = None,
         faces: str = "all",
@@ -274,13 +282,22 @@ class Gallery:
         if aggregate not in AGGREGATES:
             raise ConfigError(f"aggregate must be None, 'min' or 'mean', not {aggregate!r}")
         reps: list[Representation] | None = None
-        is_vec = isinstance(query, np.ndarray) and query.dtype.kind == "f"
-        is_vec = is_vec and (query.ndim == 1 or (query.ndim == 2 and query.shape[1] == self.contract.dim))  # type: ignore[union-attr]
+        if (vectors is None) == (query is None):
+            raise ConfigError("pass a query image (or Representations) or vectors=, exactly one of them")
+        is_vec = vectors is not None or (isinstance(query, np.ndarray) and query.dtype.kind == "f" and query.ndim == 1)
+        if (not is_vec and isinstance(query, np.ndarray) and query.dtype.kind == "f" and query.ndim == 2
+                and query.shape[1] == self.contract.dim):  # fmt: skip
+            warnings.warn(f"a float array of shape {query.shape} is searched as {len(query)} embeddings; pass "
+                          "vectors= for embeddings (a float image of this shape: pass it as uint8 or a path)",
+                          FutureWarning, stacklevel=2)  # fmt: skip
+            is_vec, vectors = True, query
+        if vectors is None and is_vec:
+            vectors = query
         is_reps = isinstance(query, list | tuple) and bool(query) and isinstance(query[0], Representation)
         if anti_spoofing and (is_vec or is_reps):
             raise ConfigError("anti_spoofing needs an image query, not embeddings")
         if is_vec:
-            vectors = query
+            pass
         elif is_reps:
             reps = list(query)  # type: ignore[arg-type]
             for r in reps:
@@ -288,7 +305,7 @@ class Gallery:
                     raise ContractError(f"query embedded with {r.model!r}; this gallery holds {self.contract.model!r}")
             vectors = np.stack([r.embedding for r in reps])
         else:
-            img = load_image(query)  # type: ignore[arg-type]
+            img = load_image(query, max_pixels=self.max_pixels)  # type: ignore[arg-type]
             reps = self._embed(img, faces=faces, enforce_detection=enforce_detection)
             if anti_spoofing:
                 live = self.pipeline.analyzer.check_liveness([(img.pixels, r.face) for r in reps])
@@ -336,6 +353,25 @@ class Gallery:
 
     def __len__(self) -> int:
         return self.store.count()
+
+    def check(self) -> dict[str, Any]:
+        """Every stored vector checked: checksums per committed batch (embedded galleries), finite values,
+        unit length where the metric stores unit vectors. ``problems`` is empty for a sound gallery."""
+        full = getattr(self.store, "check", None)
+        if full is not None:
+            return full()
+        problems, rows = [], 0
+        for _, vecs in self.store.iter_entries():
+            rows += len(vecs)
+            bad = ~np.isfinite(vecs).all(axis=1)
+            if bad.any():
+                problems.append(f"{int(bad.sum())} vector(s) hold NaN or infinity")
+            if self.contract.metric != "euclidean":
+                off = np.abs(np.linalg.norm(vecs[~bad], axis=1) - 1.0) > 1e-3
+                if off.any():
+                    problems.append(f"{int(off.sum())} vector(s) are not unit length")
+        return {"path": self.location, "rows": rows, "problems": problems,
+                "fix": "faceprint index FOLDER --db LOCATION --rebuild" if problems else ""}  # fmt: skip
 
     def stats(self) -> GalleryStats:
         files = self.store.files().values()

@@ -7,6 +7,7 @@ recall self-check against exact search, kept in :attr:`VectorIndex.report`.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,7 @@ class VectorIndex:
             return False
         tmp = path.with_suffix(".tmp")
         self.faiss.write_index(self._index, str(tmp))
+        os.chmod(tmp, 0o600)  # built from biometric vectors: owner only
         tmp.replace(path)
         return True
 

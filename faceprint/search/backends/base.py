@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,3 +87,14 @@ def checked_vectors(vectors: np.ndarray | None, n: int, dim: int, dtype: Any = n
     if vecs.shape != (n, dim):
         raise ConfigError(f"expected {n} vectors of {dim} dims, got shape {vecs.shape}")
     return vecs
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<secret>[^/\s]*)@")
+_PARAM = re.compile(r"(?i)\b(password|passwd|token|secret)=([^&\s]+)")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL (and ``password=``,
+    ``token=`` parameters) replaced by ``***``: for messages, logs, ``stats()`` and ``repr``."""
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(text))
+    return _PARAM.sub(lambda m: f"{m.group(1)}=***", text)

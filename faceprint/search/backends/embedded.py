@@ -9,6 +9,8 @@ the vector file, so two processes never append at once.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -34,7 +36,13 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime REA
 CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, identity TEXT NOT NULL,
     face INTEGER, x1 REAL, y1 REAL, x2 REAL, y2 REAL, score REAL, row INTEGER NOT NULL UNIQUE);
 CREATE INDEX IF NOT EXISTS entries_key ON entries(key);
+CREATE TABLE IF NOT EXISTS blocks (generation INTEGER NOT NULL, first INTEGER NOT NULL, rows INTEGER NOT NULL,
+    digest TEXT NOT NULL, PRIMARY KEY (generation, first));
 """
+#: Rows per checksum block when a generation is written in one go (rebuild); appends get one block per batch.
+BLOCK_ROWS = 4096
+#: Blocks verified when a gallery is opened (the last one and a few random ones); ``check()`` verifies all.
+OPEN_SAMPLE = 4
 
 
 class EmbeddedStore:
@@ -42,23 +50,41 @@ class EmbeddedStore:
 
     def __init__(
         self, path: Path, *, dim: int, metric: str, fp16: bool = False, index: str = "auto",
-        hnsw_threshold: int = 100_000, ef_search: int = 128, create: bool = True,
+        hnsw_threshold: int = 100_000, ef_search: int = 128, create: bool = True, verify: bool = True,
     ) -> None:  # fmt: skip
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{path}: a gallery is a folder, but this is a file; pass a folder path")
         if not path.exists() and not create:
             raise StoreError(f"{path}: no gallery here")
         self.path, self.dim, self.metric = path, dim, metric
+        dbfile = path / "gallery.sqlite"
         try:
-            path.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path / "gallery.sqlite", timeout=60, isolation_level=None)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)  # biometric data: owner only
+            os.close(os.open(dbfile, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives -wal/-shm the same mode
+            self.db = sqlite3.connect(dbfile, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss too
             self.db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(f"{dbfile}: the gallery database is locked by another process ({exc})") from None
+            raise StoreError(_corrupt(dbfile, exc)) from None
+        except OSError as exc:
             raise StoreError(f"{path}: cannot open or create a gallery here ({exc}); pick a writable folder "
                              "(Gallery(path), find(..., gallery=path), or --db)") from None  # fmt: skip
         want = {"dim": dim, "metric": metric, "dtype": "float16" if fp16 else "float32"}
+        try:
+            self._open(path, want, index, hnsw_threshold, ef_search, verify)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(_corrupt(dbfile, exc)) from None
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _open(self, path: Path, want: dict[str, Any], index: str, hnsw_threshold: int, ef_search: int,
+              verify: bool) -> None:  # fmt: skip
+        dim, metric = want["dim"], want["metric"]
         with self._tx():
             layout = self._get("layout")
             if layout is None:
@@ -79,6 +105,8 @@ class EmbeddedStore:
         self._indexed_generation = -1
         self._dead_in_index = 0
         self._refresh()
+        if verify:
+            self.verify(sample=OPEN_SAMPLE)
 
     # -- SQLite helpers -------------------------------------------------------------------------
     def _tx(self) -> _Tx:
@@ -86,7 +114,17 @@ class EmbeddedStore:
 
     def _get(self, key: str) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except (TypeError, ValueError) as exc:
+            raise StoreError(_damaged(self.path, f"its {key!r} record is not valid JSON ({exc})")) from None
+        if key == "layout" and not (isinstance(value, dict) and {"dim", "metric", "dtype", "generation"} <= set(value)):
+            raise StoreError(_damaged(self.path, f"its layout record is incomplete ({row[0][:80]!r})"))
+        if key in ("rows", "version") and (not isinstance(value, int) or value < 0):
+            raise StoreError(_damaged(self.path, f"its {key!r} record holds {value!r}, not a count"))
+        return value
 
     def _put(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
@@ -129,6 +167,9 @@ class EmbeddedStore:
                              "the vector file was truncated or replaced. Restore it, or re-index into a new gallery.")  # fmt: skip
         row_to_id = np.full(rows, -1, np.int64)
         pairs = np.array(self.db.execute("SELECT row, id FROM entries").fetchall(), np.int64).reshape(-1, 2)
+        if len(pairs) and (pairs[:, 0].min() < 0 or pairs[:, 0].max() >= rows):
+            bad = int(((pairs[:, 0] < 0) | (pairs[:, 0] >= rows)).sum())
+            raise StoreError(_damaged(self.path, f"{bad} entries point at vector rows outside the {rows} committed"))
         row_to_id[pairs[:, 0]] = pairs[:, 1]
         grown = rows >= self._rows and self._generation == self._indexed_generation
         self._rows, self._row_to_id, self._version = rows, row_to_id, version
@@ -170,6 +211,7 @@ class EmbeddedStore:
         self._build()
 
     def _build(self) -> None:
+        self.verify()  # every vector is read for the index anyway: check them all first
         live = np.nonzero(self._row_to_id >= 0)[0]
         data = self._matrix()
         vectors = np.asarray(data[live], np.float32) if len(live) else np.empty((0, self.dim), np.float32)
@@ -254,7 +296,10 @@ class EmbeddedStore:
         with self._tx():  # BEGIN IMMEDIATE: we hold the write lock from here on
             layout, rows = self._get("layout"), int(self._get("rows"))
             if n:
-                self._append(self._vector_path(int(layout["generation"])), rows, vecs.astype(self.dtype))
+                stored = np.ascontiguousarray(vecs.astype(self.dtype))
+                self._append(self._vector_path(int(layout["generation"])), rows, stored)
+                self.db.execute("INSERT OR REPLACE INTO blocks(generation, first, rows, digest) VALUES (?,?,?,?)",
+                                (int(layout["generation"]), rows, n, _digest(stored)))  # fmt: skip
             for key in remove_keys:
                 self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
                 self.db.execute("DELETE FROM files WHERE path = ?", (key,))
@@ -280,7 +325,7 @@ class EmbeddedStore:
     def _append(self, vpath: Path, rows: int, vecs: np.ndarray) -> None:
         offset = rows * self._row_bytes
         created = not vpath.exists()
-        fd = os.open(vpath, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(vpath, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             os.ftruncate(fd, offset)  # drop a torn tail left by a killed writer
             os.lseek(fd, offset, os.SEEK_SET)
@@ -298,18 +343,28 @@ class EmbeddedStore:
                 os.close(dfd)
 
     def rebuild(self) -> dict[str, Any]:
-        """Compact away deleted rows into a new vector file generation, then rebuild the index."""
+        """Compact away deleted rows into a new vector file generation (with fresh checksums, also for
+        rows an older version stored without them), then rebuild the index. Refuses to copy live rows
+        whose checksum fails: those need re-embedding (``faceprint index FOLDER --rebuild``)."""
         t0 = time.perf_counter()
         with self._tx():
             layout, rows = self._get("layout"), int(self._get("rows"))
             old_gen = int(layout["generation"])
             pairs = self.db.execute("SELECT id, row FROM entries ORDER BY row").fetchall()
-            if len(pairs) < rows:
+            unchecked = rows - sum(b[1] for b in self._blocks(old_gen))
+            if len(pairs) < rows or unchecked > 0:
+                problems = self._problems(old_gen, rows, live=np.array([p[1] for p in pairs], np.int64))
+                if problems:
+                    raise StoreError(self._damage_message(problems))
                 new_gen = old_gen + 1
                 src = np.memmap(self._vector_path(old_gen), self.dtype, "r", shape=(rows, self.dim)) if rows else None
                 keep = np.array([p[1] for p in pairs], np.int64)
-                tmp = self._vector_path(new_gen)
-                self._append(tmp, 0, np.asarray(src[keep]) if src is not None and len(keep) else np.empty((0, self.dim), self.dtype))
+                kept = np.asarray(src[keep]) if src is not None and len(keep) else np.empty((0, self.dim), self.dtype)
+                self._append(self._vector_path(new_gen), 0, kept)
+                self.db.executemany("INSERT OR REPLACE INTO blocks(generation, first, rows, digest) VALUES (?,?,?,?)",
+                                    [(new_gen, f, len(kept[f : f + BLOCK_ROWS]), _digest(kept[f : f + BLOCK_ROWS]))
+                                     for f in range(0, len(kept), BLOCK_ROWS)])  # fmt: skip
+                self.db.execute("DELETE FROM blocks WHERE generation != ?", (new_gen,))
                 self.db.execute("UPDATE entries SET row = -row - 1")  # free the UNIQUE row numbers first
                 self.db.executemany("UPDATE entries SET row = ? WHERE id = ?", [(j, p[0]) for j, p in enumerate(pairs)])
                 self._put("layout", {**layout, "generation": new_gen})
@@ -324,6 +379,97 @@ class EmbeddedStore:
         self._build()
         return {**self.index.report, "rebuild_s": round(time.perf_counter() - t0, 3)}
 
+    # -- damage detection ------------------------------------------------------------------------
+    def _blocks(self, generation: int) -> list[tuple[int, int, str]]:
+        return self.db.execute("SELECT first, rows, digest FROM blocks WHERE generation = ? ORDER BY first",
+                               (generation,)).fetchall()  # fmt: skip
+
+    def _problems(self, generation: int, rows: int, *, sample: int | None = None,
+                  live: np.ndarray | None = None) -> list[str]:  # fmt: skip
+        """What is wrong with the committed vectors: checksum mismatches per block, non-finite rows, rows
+        off the unit sphere (metrics that store unit vectors). ``sample``: the last block and that many
+        random others only; ``live``: only blocks holding these rows."""
+        vpath = self._vector_path(generation)
+        blocks = [b for b in self._blocks(generation) if b[0] + b[1] <= rows]
+        if live is not None:
+            alive = np.zeros(rows, bool)
+            alive[live[(live >= 0) & (live < rows)]] = True
+            blocks = [b for b in blocks if alive[b[0] : b[0] + b[1]].any()]
+        if sample is not None and len(blocks) > sample + 1:
+            pick = np.random.default_rng().choice(len(blocks) - 1, size=sample, replace=False)
+            blocks = [blocks[i] for i in sorted(pick)] + [blocks[-1]]
+        if not rows:
+            return []
+        data = np.memmap(vpath, self.dtype, "r", shape=(rows, self.dim))
+        problems = []
+        for first, n, digest in blocks:
+            chunk = np.asarray(data[first : first + n])
+            if _digest(chunk) != digest:
+                problems.append(f"vectors {first}..{first + n - 1} do not match the checksum recorded when they "
+                                "were stored (overwritten, swapped or damaged)")  # fmt: skip
+        if sample is not None:  # the sampled blocks, or the newest rows of a gallery without checksums
+            spans = [(f, f + n) for f, n, _ in blocks] or [(max(rows - BLOCK_ROWS, 0), rows)]
+        else:
+            spans = [(f, min(f + 65536, rows)) for f in range(0, rows, 65536)]  # slices: memory stays bounded
+        for lo, hi in spans:  # finite and unit-norm checks
+            idx = np.arange(lo, hi)
+            if live is not None:
+                idx = idx[alive[idx]]
+            if not len(idx):
+                continue
+            chunk = np.asarray(data[idx], np.float32)
+            finite = np.isfinite(chunk).all(axis=1)
+            if not finite.all():
+                problems.append(f"{int((~finite).sum())} vector row(s) hold NaN or infinity (first: row "
+                                f"{int(idx[~finite][0])})")  # fmt: skip
+            if self.metric != "euclidean":
+                norms = np.linalg.norm(chunk[finite], axis=1)
+                off = np.abs(norms - 1.0) > (2e-2 if self.dtype == np.float16 else 1e-3)
+                if off.any():
+                    problems.append(f"{int(off.sum())} vector row(s) are not unit length as a {self.metric} "
+                                    f"gallery stores them (first: row {int(idx[finite][off][0])})")  # fmt: skip
+        return problems
+
+    def _damage_message(self, problems: list[str]) -> str:
+        vpath = self._vector_path(self._generation if hasattr(self, "_generation") else 0)
+        more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
+        return (f"{vpath}: the gallery is damaged: {'; '.join(problems[:2])}{more}. Searching it could return "
+                "wrong matches. Re-index from the photos: faceprint index FOLDER --db "
+                f"{self.path} --rebuild (or delete {self.path} and index again)")  # fmt: skip
+
+    def verify(self, sample: int | None = None) -> None:
+        """Raise :class:`StoreError` naming the file and the fix when the committed vectors are damaged.
+        ``sample``: a quick look (the newest block and a few random ones) instead of every block."""
+        with self._snapshot():
+            rows = int(self._get("rows"))
+            generation = int(self._get("layout")["generation"])
+            problems = self._problems(generation, rows, sample=sample)
+        if problems:
+            raise StoreError(self._damage_message(problems))
+
+    def check(self) -> dict[str, Any]:
+        """A full check of every block (``faceprint gallery check``): problems found, rows covered."""
+        with self._snapshot():
+            rows = int(self._get("rows"))
+            generation = int(self._get("layout")["generation"])
+            problems = self._problems(generation, rows)
+            covered = sum(b[1] for b in self._blocks(generation) if b[0] + b[1] <= rows)
+        return {"path": str(self.path), "rows": rows, "deleted_rows": int((self._row_to_id < 0).sum()),
+                "rows_without_checksum": rows - covered, "problems": problems,
+                "fix": "" if not problems else f"faceprint index FOLDER --db {self.path} --rebuild"}  # fmt: skip
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One folder sync at a time: a second writer waits here, then finds the work already done."""
+        import fcntl
+
+        fd = os.open(self.path / "sync.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def stats(self) -> dict[str, Any]:
         self._refresh()
         vpath = self._vector_path(self._generation)
@@ -336,6 +482,40 @@ class EmbeddedStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _digest(vectors: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(vectors).tobytes(), digest_size=16).hexdigest()
+
+
+def _corrupt(dbfile: Path, exc: Exception) -> str:
+    return (f"{dbfile}: the gallery database is corrupt ({exc}). Index the photos again into a fresh gallery: "
+            f"faceprint index FOLDER --db {dbfile.parent} --rebuild (moves the damaged gallery aside)")  # fmt: skip
+
+
+def _damaged(path: Path, what: str) -> str:
+    return (f"{path / 'gallery.sqlite'}: the gallery metadata is damaged: {what}. Index the photos again: "
+            f"faceprint index FOLDER --db {path} --rebuild")  # fmt: skip
+
+
+def _typed(method: Any) -> Any:
+    """sqlite3's errors after opening (a file damaged while in use) as StoreError naming the gallery."""
+
+    @functools.wraps(method)
+    def wrapper(self: EmbeddedStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise StoreError(f"{self.path}: the gallery database is busy ({exc}); is another process writing?") from None
+            raise StoreError(_corrupt(self.path / "gallery.sqlite", exc)) from None
+
+    return wrapper
+
+
+for _name in ("search", "entries", "files", "read_meta", "write_meta", "count", "identity_count", "keys_of_identity",
+              "apply", "rebuild", "stats", "check", "verify"):  # fmt: skip
+    setattr(EmbeddedStore, _name, _typed(getattr(EmbeddedStore, _name)))
 
 
 class _Tx:

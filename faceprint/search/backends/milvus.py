@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, DependencyError
-from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors, ip_to_distance
+from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors, ip_to_distance, redact
 from faceprint.search.index import exact_search
 from faceprint.search.types import Entry, FileRecord
 
@@ -34,8 +34,19 @@ def _milvus() -> Any:
     return pymilvus
 
 
+#: The escapes Milvus's expression parser knows; it refuses JSON's ``\\uXXXX``, so other text goes in as itself.
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
+    return str(int(value))
+
+
 def _in(field: str, values: Sequence[Any]) -> str:
-    return f"{field} in {json.dumps(list(values))}"
+    """``field in [...]`` for any Unicode text (``café/``, quotes, newlines) or integer ids."""
+    return f"{field} in [{', '.join(_literal(v) for v in values)}]"
 
 
 class MilvusStore:
@@ -52,6 +63,7 @@ class MilvusStore:
         pm = _milvus()
         self.DataType = pm.DataType
         self.client = pm.MilvusClient(uri)
+        uri = redact(uri)  # a token or password in the URI never reaches a message or stats()
         self.uri, self.t, self.dim, self.metric = uri, collection, dim, metric
         self.mtype = "L2" if metric == "euclidean" else "IP"
         self.ef_search, self.m, self.ef_construction = ef_search, hnsw_m, ef_construction

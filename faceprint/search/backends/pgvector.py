@@ -17,11 +17,12 @@ import struct
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, DependencyError, StoreError
-from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors
+from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors, redact
 from faceprint.search.types import Entry, FileRecord
 
 log = logging.getLogger("faceprint")
@@ -59,10 +60,15 @@ class PgVectorStore:
         if metric not in _OPS:
             raise ConfigError(f"unknown metric {metric!r}")
         psycopg = _psycopg()
+        shown = redact(url)  # the only form of the URL that reaches a message, a log line or stats()
         try:
             self.conn = psycopg.connect(url, autocommit=True)  # transactions are explicit blocks
-        except psycopg.OperationalError as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {url}: {exc}") from None
+        except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+            secret = urlsplit(url).password if "://" in url else None
+            why = redact(str(exc)).replace(secret, "***") if secret else redact(str(exc))
+            raise StoreError(f"cannot connect to PostgreSQL at {shown}: {why} (keep passwords out of URLs: "
+                             "PGPASSWORD or ~/.pgpass)") from None  # fmt: skip
+        url = shown
         self.url, self.t, self.dim, self.metric = url, name, dim, metric
         self.op, self.opclass = _OPS[metric]
         self.ef_search, self.m, self.ef_construction = ef_search, hnsw_m, ef_construction
@@ -242,7 +248,7 @@ class PgVectorStore:
             size = self.conn.execute("SELECT pg_total_relation_size(%s)", (f"{self.t}_entries",)).fetchone()[0]
             has_index = self.conn.execute("SELECT to_regclass(%s)", (f"{self.t}_hnsw",)).fetchone()[0] is not None
             report = self._get("index") or {}
-        return {"backend": "pgvector", "table": f"{self.t}_entries", "dim": self.dim, "metric": self.metric,
+        return {"backend": "pgvector", "url": self.url, "table": f"{self.t}_entries", "dim": self.dim, "metric": self.metric,
                 "table_bytes": int(size), "index": {**report, "index": "hnsw" if has_index else "none (exact scan)"}}  # fmt: skip
 
     def close(self) -> None:
