@@ -41,6 +41,17 @@ _LAZY = {
     "ModelNotFoundError": "faceprint.errors",
     "ConfigError": "faceprint.errors",
     "ContractError": "faceprint.errors",
+    "ImageNotFoundError": "faceprint.errors",
+    "ImageDecodeError": "faceprint.errors",
+    "ImageTooLargeError": "faceprint.errors",
+    "UnsupportedImageError": "faceprint.errors",
+    "StoreError": "faceprint.errors",
+    "EmptyGalleryError": "faceprint.errors",
+    "DeviceError": "faceprint.errors",
+    "WeightsFormatError": "faceprint.errors",
+    "WeightsChecksumError": "faceprint.errors",
+    "DependencyError": "faceprint.errors",
+    "Interrupted": "faceprint.errors",
     "find": "faceprint.search.find",  # the function: faceprint.search.find is also a submodule
     "Gallery": "faceprint.search",
 }

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from faceprint.image import ImageInput, iter_images
+from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
 from faceprint.pipeline import Pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
 
@@ -17,10 +17,11 @@ DEFAULT_MODEL = "dlib"
 
 @lru_cache(maxsize=8)
 def get_pipeline(
-    detector: str = DEFAULT_DETECTOR, model: str = DEFAULT_MODEL, align: str = "template", device: str = "cpu"
+    detector: str = DEFAULT_DETECTOR, model: str = DEFAULT_MODEL, align: str = "template", device: str = "cpu",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Pipeline:
     """A shared Pipeline for these options (models load on first use, then stay loaded)."""
-    return Pipeline(detector, model, align=align, device=device)
+    return Pipeline(detector, model, align=align, device=device, max_pixels=max_pixels)
 
 
 def verify(
@@ -36,12 +37,13 @@ def verify(
     enforce_detection: bool = True,
     rgb: bool = False,
     anti_spoofing: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> VerifyResult:
     """Are the faces in ``img1`` and ``img2`` the same person? See :meth:`Pipeline.verify`.
 
     ``anti_spoofing=True`` raises :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
     """
-    return get_pipeline(detector, model, align).verify(
+    return get_pipeline(detector, model, align, max_pixels=max_pixels).verify(
         img1, img2, metric=metric, threshold=threshold, faces=faces, enforce_detection=enforce_detection, rgb=rgb,
         anti_spoofing=anti_spoofing,
     )  # fmt: skip
@@ -56,9 +58,10 @@ def represent(
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[Representation]:
     """One embedding per face (the largest face by default; ``faces="all"`` for every face)."""
-    return get_pipeline(detector, model, align).represent(
+    return get_pipeline(detector, model, align, max_pixels=max_pixels).represent(
         img, faces=faces, enforce_detection=enforce_detection, rgb=rgb
     )
 
@@ -74,6 +77,7 @@ def represent_stream(
     faces: str = "largest",
     enforce_detection: bool = True,
     errors: str = "skip",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Iterator[ImageResult]:
     """Embeddings of many images (an iterable, or a folder searched recursively), streamed in order.
 
@@ -82,7 +86,7 @@ def represent_stream(
     """
     if isinstance(images, (str, os.PathLike)):
         images = iter_images(images)
-    return get_pipeline(detector, model, align).represent_stream(
+    return get_pipeline(detector, model, align, max_pixels=max_pixels).represent_stream(
         images, batch_size=batch_size, workers=workers, faces=faces, enforce_detection=enforce_detection, errors=errors
     )
 
@@ -97,12 +101,13 @@ def extract_faces(
     enforce_detection: bool = True,
     rgb: bool = False,
     anti_spoofing: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[ExtractedFace]:
     """Boxes, landmarks and aligned crops (sized for ``model``) of the faces in ``img``.
 
     ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``.
     """
-    return get_pipeline(detector, model, align).extract_faces(
+    return get_pipeline(detector, model, align, max_pixels=max_pixels).extract_faces(
         img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing
     )
 
@@ -117,22 +122,25 @@ def analyze(
     enforce_detection: bool = True,
     skip_detection: bool = False,
     rgb: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[FaceAnalysis]:
     """Age, gender and emotion of every face in ``img`` (``actions`` may add "race"). See :meth:`Pipeline.analyze`.
 
     Race runs deepface's model, which is downloaded on first use: offline it raises
     :class:`faceprint.errors.WeightsMissingError` naming the file and where to put it.
     """
-    return get_pipeline(detector).analyze(
+    return get_pipeline(detector, max_pixels=max_pixels).analyze(
         img, actions=actions, anti_spoofing=anti_spoofing, faces=faces, enforce_detection=enforce_detection,
         skip_detection=skip_detection, rgb=rgb,
     )  # fmt: skip
 
 
-def detect(img: ImageInput, *, detector: str = DEFAULT_DETECTOR, **options: Any) -> list[Face]:
+def detect(
+    img: ImageInput, *, detector: str = DEFAULT_DETECTOR, max_pixels: int = DEFAULT_MAX_PIXELS, **options: Any
+) -> list[Face]:
     """Faces in ``img``, highest score first. ``options`` go to the detector (min_face_size, max_side, ...)."""
     if options:
         from faceprint.detection import create_detector
 
-        return create_detector(detector, **options).detect(img)
-    return get_pipeline(detector).detect(img)
+        return create_detector(detector, **options).detect(load_image(img, max_pixels=max_pixels))
+    return get_pipeline(detector, max_pixels=max_pixels).detect(img)

@@ -5,13 +5,36 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from faceprint.errors import ConfigError, FaceprintError, ImageError, ModelNotFoundError, NoFaceError
+from faceprint.image import DEFAULT_MAX_PIXELS
 
 BAD_INPUT = (ImageError, NoFaceError, ConfigError, ModelNotFoundError)
+
+EPILOG = """exit codes: 0 ran (verify prints its decision), 2 bad input (unreadable image, no face, unknown
+model, bad option), 1 any other failure (missing or corrupt weights, damaged gallery), 130 interrupted.
+environment: FACEPRINT_OFFLINE=1 (never download), FACEPRINT_WEIGHTS_PATH (folders searched for weight
+files, os.pathsep-separated), FACEPRINT_HOME (cache, weights, galleries; default ~/.faceprint)."""
+
+
+def checked_arg(kind: type, low: float | None = None, high: float | None = None) -> Any:
+    """An argparse type: ``kind`` within [low, high], finite; refused with a clear message otherwise."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
+        if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+            span = f">= {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {span}, not {text!r}")
+        return value
+
+    return parse
 
 
 def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
@@ -24,58 +47,77 @@ def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
             choices=("cosine", "euclidean", "euclidean_l2"),
             help="distance (default: the model's)",
         )
-    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
+    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
+                   help="face alignment (default: template)")  # fmt: skip
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where models run (default: cpu)")
     p.add_argument("--detector-device", default=None, choices=("cpu", "cuda", "auto"), help="where the detector runs (default: --device)")
     p.add_argument("--no-enforce", action="store_true", help="use the whole image when no face is found")
+    _max_pixels(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def _max_pixels(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-pixels", type=checked_arg(int, 1), default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse images with more pixels than this, whatever their kind (default {DEFAULT_MAX_PIXELS:,})")  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="faceprint", description="Face recognition: detect, align, represent, verify.")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("verify", help="are two photos the same person?")
-    p.add_argument("img1")
-    p.add_argument("img2")
-    p.add_argument("--threshold", type=float, default=None)
-    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"))
+    kw: dict[str, Any] = {"epilog": EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    ap = argparse.ArgumentParser(prog="faceprint", description="Face recognition: detect, align, represent, verify.",
+                                 **kw)  # fmt: skip
+    ap.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO level)")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    p = sub.add_parser("verify", help="are two photos the same person?", **kw)
+    p.add_argument("img1", help="first photo (path)")
+    p.add_argument("img2", help="second photo (path)")
+    p.add_argument("--threshold", type=checked_arg(float, 0.0), default=None,
+                   help="same person when distance <= this (>= 0; default: the model's for the metric)")  # fmt: skip
+    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"),
+                   help="which face of each photo: largest, best scoring, or all pairs (default: largest)")  # fmt: skip
     _common(p)
-    p = sub.add_parser("represent", help="embeddings of the faces in a photo")
-    p.add_argument("img")
-    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"))
+    p = sub.add_parser("represent", help="embeddings of the faces in a photo", **kw)
+    p.add_argument("img", help="the photo (path)")
+    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"),
+                   help="which faces to embed (default: largest)")  # fmt: skip
     _common(p, metric=False)
-    p = sub.add_parser("detect", help="find faces; optionally draw them")
-    p.add_argument("img")
-    p.add_argument("--detector", default="mtcnn")
+    p = sub.add_parser("detect", help="find faces; optionally draw them", **kw)
+    p.add_argument("img", help="the photo (path)")
+    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
     p.add_argument("--out", help="write an annotated copy of the image here (PNG/JPEG)")
-    p.add_argument("--min-face-size", type=int, default=20, help="smallest face side kept, in pixels")
-    p.add_argument("--score-threshold", type=float, default=None, help="drop faces scoring lower (default: the detector's)")
-    p.add_argument("--max-faces", type=int, default=None, help="keep at most this many, best first")
-    p.add_argument("--expand", type=float, default=0.0, help="grow each box by this fraction per side")
-    p.add_argument("--max-side", type=int, default=None, help="detect on a copy with this long side (default: per detector)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--min-face-size", type=checked_arg(int, 1), default=20, help="smallest face side kept, in pixels")
+    p.add_argument("--score-threshold", type=checked_arg(float, 0.0, 1.0), default=None,
+                   help="drop faces scoring lower, 0..1 (default: the detector's)")  # fmt: skip
+    p.add_argument("--max-faces", type=checked_arg(int, 1), default=None, help="keep at most this many, best first")
+    p.add_argument("--expand", type=checked_arg(float, 0.0, 10.0), default=0.0,
+                   help="grow each box by this fraction per side")  # fmt: skip
+    p.add_argument("--max-side", type=checked_arg(int, 16), default=None,
+                   help="detect on a copy with this long side, >= 16 (default: per detector)")  # fmt: skip
+    _max_pixels(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     for name, helptext in (
         ("evaluate", "accuracy figures on labelled pairs"),
         ("tune", "find thresholds on labelled pairs"),
     ):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(name, help=helptext, **kw)
         p.add_argument("pairs", help="LFW pairs.txt or CSV (img1,img2,label[,fold])")
         p.add_argument("--root", help="image folder (default: the pair file's folder)")
         p.add_argument("--model", default="dlib", help="one or more, comma-separated")
         p.add_argument("--detector", default="mtcnn", help="one or more, comma-separated")
         p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
-        p.add_argument("--folds", type=int, default=10, help="folds for CSV pairs without a fold column")
+        p.add_argument("--folds", type=checked_arg(int, 2), default=10, help="folds for CSV pairs without a fold column")
         p.add_argument("--ext", default=".jpg", help="image extension for LFW pairs.txt")
         p.add_argument("--cache", help="embedding cache folder (default: $FACEPRINT_HOME/cache)")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "evaluate":
-            p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"))
+            p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"),
+                           help="distance (default: each model's)")  # fmt: skip
             p.add_argument("--plots", help="write PNG plots into this folder")
-            p.add_argument("--ensemble", default="logistic", choices=("logistic", "gbm", "none"))
+            p.add_argument("--ensemble", default="logistic", choices=("logistic", "gbm", "none"),
+                           help="learned combination of two or more pipelines (default: logistic)")  # fmt: skip
         else:
             p.add_argument("--metric", default="cosine,euclidean,euclidean_l2", help="comma-separated")
-            p.add_argument("--method", default="infogain", choices=("infogain", "accuracy", "far_1e-3", "eer"))
+            p.add_argument("--method", default="infogain", choices=("infogain", "accuracy", "far_1e-3", "eer"),
+                           help="how the threshold is chosen (default: infogain)")  # fmt: skip
             p.add_argument(
                 "--write",
                 nargs="?",
@@ -83,21 +125,22 @@ def _parser() -> argparse.ArgumentParser:
                 default=None,
                 help="save to the thresholds file (default path: $FACEPRINT_HOME/thresholds.json)",
             )
-    p = sub.add_parser("analyze", help="age, gender, emotion (race) of the faces in a photo")
-    p.add_argument("img")
+    p = sub.add_parser("analyze", help="age, gender, emotion (race) of the faces in a photo", **kw)
+    p.add_argument("img", help="the photo (path)")
     p.add_argument("--actions", default="age,gender,emotion", help="comma-separated: age,gender,emotion,race")
-    p.add_argument("--detector", default="mtcnn")
+    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
     p.add_argument("--anti-spoofing", action="store_true", help="also judge whether each face is live")
     p.add_argument("--skip-detection", action="store_true", help="the image is already a face crop")
-    p.add_argument("--json", action="store_true")
+    _max_pixels(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     from faceprint.search.cli import add_parsers as add_search_parsers
 
     add_search_parsers(sub)
-    p = sub.add_parser("models", help="the model registry")
+    p = sub.add_parser("models", help="the model registry", **kw)
     p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
     p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
     p.add_argument("--all", action="store_true", help="download: every model")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return ap
 
 
@@ -141,7 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.cmd == "detect":
         return _detect(args)
     det_options = {"device": args.detector_device} if args.detector_device else None
-    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device, detector_options=det_options)
+    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device, detector_options=det_options,
+                    max_pixels=args.max_pixels)  # fmt: skip
     enforce = not args.no_enforce
     if args.cmd == "verify":
         r = pipe.verify(
@@ -174,7 +218,7 @@ def _detect(args: argparse.Namespace) -> int:
     from faceprint.detection import create_detector
     from faceprint.image import load_image
 
-    img = load_image(args.img)
+    img = load_image(args.img, max_pixels=args.max_pixels)
     options = {"max_side": args.max_side} if args.max_side else {}
     det = create_detector(args.detector, min_face_size=args.min_face_size, score_threshold=args.score_threshold,
                           max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
@@ -190,6 +234,10 @@ def _detect(args: argparse.Namespace) -> int:
         lines.append(f"annotated image written to {args.out}")
     _emit(args, [f.to_dict() for f in faces], "\n".join(lines))
     return 0
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _named_specs(names: Sequence[str]) -> list[Any]:
@@ -212,7 +260,8 @@ def _models(args: argparse.Namespace) -> int:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
                     continue
-                rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=not args.json))})
+                bar = not args.json and sys.stderr.isatty()  # progress bars only on a terminal
+                rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=bar))})
         text = [f"{r['model']:<18} {r['file']:<48} {r['path'] or 'fetch by hand: ' + str(r['fetch_by_hand'])}" for r in rows]
         if by_hand:
             text.append(f"{by_hand} file(s) have no direct download: put them in {weights.cache_dir()}")
@@ -227,7 +276,10 @@ def _models(args: argparse.Namespace) -> int:
                 states = [{"path": str(p), "state": state} for p, state in found] or [{"path": None, "state": "missing"}]
                 rows += [{"model": s.name, "file": wf.name, **st} for st in states]
         text = [f"{r['model']:<18} {r['file']:<48} {r['state']}" + (f"  ({r['path']})" if r["path"] else "") for r in rows]
-        text.append(f"{bad} damaged file(s)" if bad else "every local file matches the registry")
+        missing = sum(r["state"] == "missing" for r in rows)
+        summary = [f"{bad} damaged file(s)"] if bad else []
+        summary += [f"{missing} file(s) missing (faceprint models download NAME)"] if missing else []
+        text.append(", ".join(summary) if summary else "every file is present and matches the registry")
         _emit(args, rows, "\n".join(text))
         return 1 if bad else 0
 
@@ -237,9 +289,15 @@ def _models(args: argparse.Namespace) -> int:
         rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
                      "commercial_use": s.commercial_use, "present": present, "dim": s.embedding_dim,
                      "input_size": s.input_size, "thresholds": s.thresholds})  # fmt: skip
-    text = [f"{'name':<18}{'task':<12}{'local':<7}{'commercial':<12}license"]
+    import shutil
+
+    w_name = max(len(r["name"]) for r in rows) + 2
+    w_task = max(len(r["task"]) for r in rows) + 2
+    room = max(shutil.get_terminal_size((120, 24)).columns - w_name - w_task - 19, 20)  # licenses: --json in full
+    text = [f"{'name':<{w_name}}{'task':<{w_task}}{'local':<7}{'commercial':<12}license"]
     text += [
-        f"{r['name']:<18}{r['task']:<12}{'yes' if r['present'] else 'no':<7}{'yes' if r['commercial_use'] else 'no':<12}{r['license']}"
+        f"{r['name']:<{w_name}}{r['task']:<{w_task}}{'yes' if r['present'] else 'no':<7}"
+        f"{'yes' if r['commercial_use'] else 'no':<12}{_clip(r['license'], room)}"
         for r in rows
     ]
     _emit(args, rows, "\n".join(text))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from faceprint.errors import (
+    ConfigError,
     ImageDecodeError,
     ImageError,
     ImageNotFoundError,
@@ -66,7 +67,11 @@ def load_image(
     """Decode any supported input into a :class:`LoadedImage` (BGR uint8)."""
     if isinstance(image, LoadedImage):
         return image
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ConfigError(f"max_pixels must be a positive whole number of pixels, not {max_pixels!r}")
     if isinstance(image, np.ndarray):
+        if image.ndim >= 2:
+            _check_size(int(image.shape[1]), int(image.shape[0]), max_pixels, "<array>")
         return LoadedImage(_from_array(image, rgb=rgb, source="<array>"), "<array>")
     if isinstance(image, (bytes, bytearray, memoryview)):
         return LoadedImage(_decode_bytes(bytes(image), "<bytes>", max_pixels), "<bytes>")
@@ -75,7 +80,13 @@ def load_image(
     if isinstance(image, str):
         return _load_string(image, max_pixels)
     if _is_pil(image):
-        return LoadedImage(_from_pil(image, "<PIL image>"), "<PIL image>")
+        _check_size(*image.size, max_pixels, "<PIL image>")
+        try:
+            return LoadedImage(_from_pil(image, "<PIL image>"), "<PIL image>")
+        except (ValueError, OSError) as exc:  # e.g. "Operation on closed image"
+            if isinstance(exc, ImageError):
+                raise
+            raise ImageDecodeError(f"the PIL image cannot be read ({exc}); pass an open image", source="<PIL image>") from None
     raise UnsupportedImageError(
         f"unsupported image input of type {type(image).__name__}; pass a file path, bytes, "
         "a base64 string, a numpy array or a PIL image",
@@ -92,13 +103,19 @@ def _load_string(text: str, max_pixels: int) -> LoadedImage:
         raise UnsupportedImageError(
             "URLs are not fetched; download the image and pass its path or bytes", source=stripped[:80]
         )
+    if text == "":
+        raise ImageNotFoundError("empty path; pass a file path, bytes, an array or a PIL image", source="''")
     path = Path(text)
     try:
-        is_path = path.exists()
+        is_path = os.path.lexists(path)
     except (OSError, ValueError):  # name too long or NUL byte: not a path
         is_path = False
     if is_path:
         return _load_path(path, max_pixels)
+    if stripped.lower().startswith("data:"):
+        kind = stripped[5:].split(",", 1)[0].split(";", 1)[0] or "unknown"
+        raise UnsupportedImageError(f"a data: URI of type {kind!r} is not an image; expected data:image/...;base64,",
+                                    source=stripped[:40])  # fmt: skip
     if len(stripped) > 64 and _BASE64.match(stripped):
         return LoadedImage(_decode_bytes(_b64(stripped, "<base64>"), "<base64>", max_pixels), "<base64>")
     raise ImageNotFoundError("no such file (and not a base64 image)", source=text[:200])
@@ -112,16 +129,10 @@ def _b64(payload: str, source: str) -> bytes:
 
 
 def _load_path(path: Path, max_pixels: int) -> LoadedImage:
-    name = str(path)
-    if not path.exists():
-        raise ImageNotFoundError("no such file", source=name)
-    if path.is_dir():
-        raise ImageError("is a directory, not an image file", source=name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImageError(f"cannot read file ({exc.strerror or exc})", source=name) from None
-    return LoadedImage(_decode_bytes(data, name, max_pixels), name)
+    from faceprint.files import read_regular
+
+    data = read_regular(path)  # regular files only: a FIFO named *.jpg never hangs
+    return LoadedImage(_decode_bytes(data, str(path), max_pixels), str(path))
 
 
 def _decode_bytes(data: bytes, source: str, max_pixels: int) -> np.ndarray:
@@ -133,15 +144,12 @@ def _decode_bytes(data: bytes, source: str, max_pixels: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-        width, height = img.size
-        if width * height > max_pixels:
-            raise ImageTooLargeError(
-                f"{width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}; "
-                "downscale it or pass a larger max_pixels",
-                source=source,
-            )
+        _check_size(*img.size, max_pixels, source)  # from the header, before any pixel is decoded
         img.load()
-        img = ImageOps.exif_transpose(img)
+        turned = ImageOps.exif_transpose(img)
+        if turned is not img:
+            img.close()  # hold one decoded copy at a time
+            img = turned
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -155,7 +163,33 @@ def _decode_bytes(data: bytes, source: str, max_pixels: int) -> np.ndarray:
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"corrupt or truncated image ({exc})", source=source) from None
-    return _from_pil(img, source)
+    try:
+        arr = _pil_array(img)
+    except (OSError, ValueError) as exc:
+        raise ImageDecodeError(f"corrupt or truncated image ({exc})", source=source) from None
+    img.close()  # the decoded copy goes before the BGR copy is made
+    del img
+    return _from_array(arr, rgb=True, source=source)
+
+
+def _check_size(width: int, height: int, max_pixels: int, source: str) -> None:
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}; "
+            "downscale it or pass a larger max_pixels",
+            source=source,
+        )
+
+
+def _pil_array(img: PILImage) -> np.ndarray:
+    """The pixels of ``img`` as an RGB, grey or 16-bit array, holding no converted PIL copy afterwards."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F", "RGB", "L"):
+        return np.asarray(img)
+    converted = img.convert("RGB")  # palette, alpha, CMYK, YCbCr, LAB, 1-bit ...
+    try:
+        return np.asarray(converted)
+    finally:
+        converted.close()
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -168,12 +202,7 @@ def _is_pil(obj: Any) -> bool:
 
 
 def _from_pil(img: PILImage, source: str) -> np.ndarray:
-    mode = img.mode
-    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        return _from_array(np.asarray(img), rgb=True, source=source)
-    if mode not in ("RGB", "L"):
-        img = img.convert("RGB")  # palette, alpha, CMYK, YCbCr, LAB, 1-bit ...
-    return _from_array(np.asarray(img), rgb=True, source=source)
+    return _from_array(_pil_array(img), rgb=True, source=source)
 
 
 def _from_array(arr: np.ndarray, *, rgb: bool, source: str) -> np.ndarray:
@@ -221,19 +250,13 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", "
 
 
 def iter_images(folder: str | os.PathLike, *, recursive: bool = True) -> Iterator[Path]:
-    """Image files under ``folder`` by extension, in sorted order, found lazily (no listing held in memory)."""
+    """Image files under ``folder`` by extension, in sorted order, found lazily (no listing held in memory).
+
+    Regular files only, each once: symlinks to folders are not followed (no loops); special files,
+    broken links and hidden names are left out (``faceprint.files.walk`` reports why)."""
+    from faceprint.files import walk
+
     root = Path(folder)
     if not root.is_dir():
         raise ImageNotFoundError("not a folder of images", source=str(root))
-
-    def walk(d: Path) -> Iterator[Path]:
-        entries = sorted(d.iterdir())
-        for e in entries:
-            if e.is_file() and e.suffix.lower() in IMAGE_EXTENSIONS:
-                yield e
-        if recursive:
-            for e in entries:
-                if e.is_dir():
-                    yield from walk(e)
-
-    return walk(root)
+    return (p for p, why in walk(root, IMAGE_EXTENSIONS, recursive=recursive) if why is None)

@@ -26,11 +26,11 @@ from faceprint.alignment import (
 from faceprint.analysis.analyze import Analyzer
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
-from faceprint.image import ImageInput, LoadedImage, load_image
+from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
-from faceprint.verification import check_metric, distance_matrix, probability_for, threshold_for
+from faceprint.verification import check_metric, check_threshold, distance_matrix, probability_for, threshold_for
 
 log = logging.getLogger("faceprint")
 
@@ -53,6 +53,7 @@ class Pipeline:
         device: "cpu", "cuda" or "auto" for the detector, recognizer and analysis models; a model
             that cannot use the GPU asked for raises DeviceError instead of running on the CPU.
         detector_options: extra options for the detector (min_face_size, max_side, ...).
+        max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
     """
@@ -67,6 +68,7 @@ class Pipeline:
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
         analysis_models: dict[str, Any] | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         if align not in ALIGN_MODES:
             raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
@@ -74,6 +76,7 @@ class Pipeline:
         self.detector = create_detector(detector, device=det_options.pop("device", device), **det_options)
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
         self.align = align
+        self.max_pixels = max_pixels  # every input kind is refused above this many pixels, before decoding
         self.analyzer = Analyzer(analysis_models, device)
 
     def runs_on(self) -> dict[str, str]:
@@ -83,10 +86,17 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r})"
 
+    def _recognizer_files(self) -> None:
+        """Find the recognizer's weight files before any detection runs: a missing file (offline, say)
+        fails at once instead of after every image was decoded and searched for faces."""
+        if getattr(self.recognizer, "_model", True) is None and hasattr(self.recognizer, "load_files"):
+            for wf in self.recognizer.load_files():
+                self.recognizer.weight_path(wf)
+
     # -- detect ---------------------------------------------------------------------------------
     def detect(self, image: ImageInput) -> list[Face]:
         """All faces in the image, highest score first."""
-        return self.detector.detect(image)
+        return self.detector.detect(load_image(image, max_pixels=self.max_pixels))
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         if policy not in FACE_POLICIES:
@@ -136,7 +146,7 @@ class Pipeline:
 
         ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score`` (it raises nothing).
         """
-        img = load_image(image, rgb=rgb)
+        img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
         found = self._faces(img, faces, enforce_detection)
         if anti_spoofing:
             found = self.analyzer.check_liveness([(img.pixels, f) for f in found])
@@ -159,10 +169,11 @@ class Pipeline:
         rgb: bool = False,
     ) -> list[list[Representation]]:
         """Like :meth:`represent` for many images; all their faces go through the recognizer in batches."""
+        self._recognizer_files()
         per_image: list[tuple[LoadedImage, list[Face]]] = []
         crops: list[np.ndarray] = []
         for image in images:
-            img = load_image(image, rgb=rgb)
+            img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
             found, c = self.align_faces(img, self._faces(img, faces, enforce_detection))
             per_image.append((img, found))
             crops += c
@@ -202,9 +213,10 @@ class Pipeline:
             raise ConfigError(f"batch_size and workers must be >= 1, got {batch_size} and {workers}")
         if faces not in FACE_POLICIES:
             raise ConfigError(f"unknown faces policy {faces!r}; use one of {', '.join(FACE_POLICIES)}")
+        self._recognizer_files()
 
         def prepare(item: ImageInput) -> tuple[str, list[Face], list[np.ndarray]]:
-            img = load_image(item, rgb=rgb)
+            img = load_image(item, rgb=rgb, max_pixels=self.max_pixels)
             found, crops = self.align_faces(img, self._faces(img, faces, enforce_detection))
             return img.source, found, crops
 
@@ -264,10 +276,11 @@ class Pipeline:
         """
         spec = self.recognizer.spec
         metric = check_metric(metric or spec.default_metric)
-        thr = threshold_for(spec, metric) if threshold is None else float(threshold)
+        thr = threshold_for(spec, metric) if threshold is None else check_threshold(threshold)
+        self._recognizer_files()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        imgs = [load_image(img1, rgb=rgb), load_image(img2, rgb=rgb)]
+        imgs = [load_image(img1, rgb=rgb, max_pixels=self.max_pixels), load_image(img2, rgb=rgb, max_pixels=self.max_pixels)]
         timings["decode"] = time.perf_counter() - t0
         t = time.perf_counter()
         found = [self._faces(im, faces, enforce_detection) for im in imgs]
@@ -340,7 +353,7 @@ class Pipeline:
         items: list[tuple[np.ndarray, Face, str]] = []
         counts: list[int] = []
         for image in images:
-            img = load_image(image, rgb=rgb)
+            img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
             if skip_detection:
                 found = [Face(box=(0.0, 0.0, float(img.width), float(img.height)), score=0.0, detector="none")]
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import weakref
 from abc import ABC, abstractmethod
@@ -57,6 +58,24 @@ def torch_module() -> Any:
     except ImportError as exc:
         raise DependencyError("this model runs on PyTorch: pip install 'faceprint[torch]' (here: pip install torch==2.13.0)") from exc
     return torch
+
+
+_TORCH_ADVICE = re.compile(r"(?is)this file can still be loaded.*?(?=\n\s*\n|$)|re-?running `?torch\.load`?.*?(?=\n|$)"
+                           r"|.*weights_only.*(?:false|arbitrary code).*(?:\n|$)")
+
+
+def torch_load(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(path, weights_only=True)``: tensors only, never pickled code. A bad file raises
+    WeightsFormatError naming it; torch's advice to retry with ``weights_only=False`` (which would run
+    code from the file) is left out of the message."""
+    torch = torch_module()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        why = _TORCH_ADVICE.sub("", str(exc)).strip() or type(exc).__name__
+        why = " ".join(why.split())[:300]
+        raise WeightsFormatError(f"{path}: not a readable PyTorch state dict of plain tensors ({type(exc).__name__}: "
+                                 f"{why}); it is not the expected file: delete it and fetch it again") from None  # fmt: skip
 
 
 def torch_device(device: str) -> Any:

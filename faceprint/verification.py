@@ -82,6 +82,16 @@ def threshold_for(spec: ModelSpec, metric: str) -> float:
     return spec.thresholds[metric]
 
 
+def check_threshold(threshold: object) -> float:
+    """A user's distance threshold as a float: a finite number >= 0, or a ConfigError saying what came."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating | np.integer):
+        raise ConfigError(f"threshold must be a number (a distance >= 0), not {threshold!r}")
+    value = float(threshold)
+    if not np.isfinite(value) or value < 0:
+        raise ConfigError(f"threshold must be a finite distance >= 0, not {threshold!r}")
+    return value
+
+
 def probability_for(spec: ModelSpec, metric: str, dist: float) -> float | None:
     """P(same person) from the user's calibration (``faceprint tune --write``), or None if there is none."""
     cal = user_settings().get(spec.name, {}).get("calibration", {}).get(metric)

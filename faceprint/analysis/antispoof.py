@@ -16,6 +16,7 @@ import numpy as np
 from faceprint.analysis.base import AttributeModel, Box, torch_device, torch_module
 from faceprint.analysis.minifasnet import build
 from faceprint.errors import ConfigError
+from faceprint.runtime import torch_load
 
 LIVE = 1
 
@@ -46,7 +47,7 @@ def scale_crop(image: np.ndarray, box: Box, scale: float, size: tuple[int, int] 
 
 def load_minifasnet(path: str, variant: str, se: bool, device: Any) -> Any:
     torch = torch_module()
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = torch_load(path)
     state = {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}  # saved from DataParallel
     net = build(torch, variant, se)
     # FTGenerator is the training-time Fourier branch; inference does not use it

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faceprint.analysis.analyze import parse_actions
+from faceprint.image import DEFAULT_MAX_PIXELS
 from faceprint.types import FaceAnalysis
 
 
@@ -30,7 +31,7 @@ def run_analyze(args: argparse.Namespace, emit: Callable[[argparse.Namespace, An
     from faceprint.pipeline import Pipeline
 
     actions = parse_actions(args.actions)  # a bad list is a ConfigError → exit code 2
-    results = Pipeline(args.detector).analyze(
+    results = Pipeline(args.detector, max_pixels=getattr(args, "max_pixels", DEFAULT_MAX_PIXELS)).analyze(
         args.img, actions=actions, anti_spoofing=args.anti_spoofing, skip_detection=args.skip_detection
     )
     src = results[0].source if results else args.img

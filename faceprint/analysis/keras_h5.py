@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.analysis.base import torch_module
-from faceprint.errors import ConfigError, DependencyError
+from faceprint.errors import ConfigError, DependencyError, WeightsFormatError
 
 
 def _h5py() -> Any:
@@ -32,18 +32,20 @@ def _str(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
 
 
-def read_weights(path: str) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer: {weight kind: array}}`` of a Keras 2 file (kind: "kernel", "bias", "gamma", ...), in file order."""
+def read_weights(path: Any, source: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """``{layer: {weight kind: array}}`` of a Keras 2 file (kind: "kernel", "bias", "gamma", ...), in file order.
+    ``path`` may be a file-like object; ``source`` names it in messages."""
     h5py = _h5py()
+    name = source or str(path)
     out: dict[str, dict[str, np.ndarray]] = {}
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise ConfigError(f"{path}: not a readable HDF5 file ({exc})") from exc
+        raise WeightsFormatError(f"{name}: not a readable HDF5 file ({exc}); delete it and fetch it again") from None
     with f:
         root = f.get("model_weights", f)
         if "layer_names" not in root.attrs:
-            raise ConfigError(f"{path}: no 'layer_names' attribute; not a Keras 2 weights file")
+            raise WeightsFormatError(f"{name}: no 'layer_names' attribute; not a Keras 2 weights file")
         for layer in (_str(n) for n in root.attrs["layer_names"]):
             group = root[layer]
             arrays: dict[str, np.ndarray] = {}

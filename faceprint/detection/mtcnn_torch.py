@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from faceprint.detection.mtcnn import Nets
-from faceprint.runtime import torch_device, torch_module
+from faceprint.runtime import torch_device, torch_load, torch_module
 
 
 def _nets():
@@ -81,7 +81,7 @@ class TorchNets(Nets):
         self.nets = []
         for cls, path in zip(_nets(), paths):
             net = cls()
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            net.load_state_dict(torch_load(path))
             self.nets.append(net.eval().to(self.device))
 
     def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 from faceprint.detection.anchors import pad_to_stride
 from faceprint.detection.base import Detector
 from faceprint.detection.retinaface import _DEFAULT_SCORE, _MEAN_BGR, decode, priors
-from faceprint.runtime import torch_device, torch_module
+from faceprint.runtime import torch_device, torch_load, torch_module
 from faceprint.types import Face
 
 # biubug6 trained these weights with smaller anchors than the ONNX export uses (its data/config.py cfg_mnet)
@@ -113,7 +113,7 @@ class RetinaFaceTorch(Detector):
         torch = torch_module()
         device = torch_device(self.options["device"])
         net = build_retinaface()
-        state = torch.load(self.weight_path(self.spec.files[0]), map_location="cpu", weights_only=True)
+        state = torch_load(self.weight_path(self.spec.files[0]))
         net.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
         return torch, net.eval().to(device), device
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from faceprint.evaluation.pairs import read_pairs
@@ -18,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
         System(m.strip(), d.strip(), args.align) for m in args.model.split(",") for d in args.detector.split(",")
     ]
     cache = Path(args.cache) if args.cache else home() / "cache"
-    progress = not args.json
+    progress = not args.json and sys.stderr.isatty()  # progress bars only on a terminal
     if args.cmd == "evaluate":
         reports = evaluate(
             pairs,

@@ -14,7 +14,7 @@ import zipfile
 from typing import Any
 
 from faceprint.analysis.keras_h5 import _same_pad, read_weights
-from faceprint.errors import ConfigError
+from faceprint.errors import WeightsFormatError
 from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun, load_params
 from faceprint.runtime import torch_device
 
@@ -37,12 +37,15 @@ def read_zipped_weights(path: str) -> dict[str, Any]:
     """Keras weights from an ``.h5`` file or from the single ``.h5`` inside a ``.zip``."""
     if not zipfile.is_zipfile(path):
         return read_weights(path)
-    with zipfile.ZipFile(path) as z:
-        names = [n for n in z.namelist() if n.endswith(".h5")]
-        if len(names) != 1:
-            raise ConfigError(f"{path}: expected one .h5 file in the zip, found {names}")
-        data = io.BytesIO(z.read(names[0]))
-    return read_weights(data)  # type: ignore[arg-type] - h5py reads file-like objects too
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.endswith(".h5")]
+            if len(names) != 1:
+                raise WeightsFormatError(f"{path}: expected one .h5 file in the zip, found {names}")
+            data = io.BytesIO(z.read(names[0]))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise WeightsFormatError(f"{path}: damaged zip file ({exc}); delete it and fetch it again") from None
+    return read_weights(data, source=f"{path} (its {names[0]})")  # h5py reads file-like objects too
 
 
 class FbDeepFace(KerasRecognizer):

@@ -21,7 +21,7 @@ from faceprint.errors import WeightsFormatError
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
 from faceprint.registry import ModelSpec
-from faceprint.runtime import torch_device, torch_module
+from faceprint.runtime import torch_device, torch_load, torch_module
 
 #: per bottleneck: depthwise kernel, stride, expansion, output channels, squeeze-excite channels (0: none)
 BLOCKS = tuple(zip(
@@ -134,10 +134,7 @@ def declare(size: int = 112) -> dict[str, tuple[int, ...]]:
 def load_state(path: str, layout: dict[str, tuple[int, ...]], device: Any) -> dict[str, Any]:
     """The tensors of a state-dict file, checked against ``layout``; batch norms folded to scale/shift."""
     torch = torch_module()
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file; the message names the file
-        raise WeightsFormatError(f"{path}: not a readable PyTorch state dict ({type(exc).__name__}: {exc})") from exc
+    state = torch_load(path)  # a bad file: WeightsFormatError naming it
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

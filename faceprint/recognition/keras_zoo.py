@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.analysis.keras_h5 import _same_pad, read_weights
-from faceprint.errors import ConfigError
+from faceprint.errors import ConfigError, WeightsFormatError
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
 from faceprint.registry import ModelSpec
@@ -160,11 +160,11 @@ def load_params(
     by_name = {canonical(n): w for n, w in weights.items() if w}
     wanted = {canonical(n): (n, s) for n, s in layout.items()}
     if len(by_name) != sum(1 for w in weights.values() if w) or len(wanted) != len(layout):
-        raise ConfigError(f"{source}: two layers share one name once normalised; the file cannot be read by name")
+        raise WeightsFormatError(f"{source}: two layers share one name once normalised; the file cannot be read by name")
     missing = sorted(set(wanted) - set(by_name))
     extra = sorted(set(by_name) - set(wanted))
     if missing or extra:
-        raise ConfigError(
+        raise WeightsFormatError(
             f"{source}: layer names do not match the architecture; missing {missing[:5]} ({len(missing)}), "
             f"unexpected {extra[:5]} ({len(extra)})"
         )
@@ -176,10 +176,10 @@ def load_params(
     for key, (name, spec) in wanted.items():
         arrays = by_name[key]
         if set(arrays) != set(spec.shapes):
-            raise ConfigError(f"{source}: layer {name!r} holds {sorted(arrays)}, expected {sorted(spec.shapes)}")
+            raise WeightsFormatError(f"{source}: layer {name!r} holds {sorted(arrays)}, expected {sorted(spec.shapes)}")
         for kind, shape in spec.shapes.items():
             if tuple(arrays[kind].shape) != shape:
-                raise ConfigError(f"{source}: {name}/{kind} is {arrays[kind].shape}, expected {shape}")
+                raise WeightsFormatError(f"{source}: {name}/{kind} is {arrays[kind].shape}, expected {shape}")
         if spec.op == "bn":
             mean, var = arrays["moving_mean"].astype(np.float64), arrays["moving_variance"].astype(np.float64)
             gamma = arrays.get("gamma", np.ones_like(mean)).astype(np.float64)

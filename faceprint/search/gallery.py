@@ -26,7 +26,7 @@ from faceprint.search.folder import IdentityRule, classify, identity_of, sha256_
 from faceprint.search.ranking import aggregate_hits, content_key, progress_bar
 from faceprint.search.types import Entry, FaceMatches, FileRecord, GalleryStats, IndexReport
 from faceprint.types import Representation
-from faceprint.verification import threshold_for
+from faceprint.verification import check_threshold, threshold_for
 
 log = logging.getLogger("faceprint")
 
@@ -316,7 +316,7 @@ class Gallery:
         fetch = k if aggregate is None else max(10 * k, 100)
         dist, ids = self.store.search(q, fetch)
         meta = self.store.entries([int(i) for i in np.unique(ids) if i >= 0])
-        thr = threshold_for(self.spec, self.contract.metric) if threshold is None else float(threshold)
+        thr = threshold_for(self.spec, self.contract.metric) if threshold is None else check_threshold(threshold)
         out = []
         for row in range(len(q)):
             hits = [(float(d), meta[int(i)]) for d, i in zip(dist[row], ids[row]) if i >= 0 and int(i) in meta]
