@@ -103,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--root", help="image folder (default: the pair file's folder)")
         p.add_argument("--model", default="dlib", help="one or more, comma-separated")
         p.add_argument("--detector", default="mtcnn", help="one or more, comma-separated")
-        p.add_argument("--align", default="template", choices=("template", "eye_line", "none"))
+        p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
+                       help="face alignment (default: template)")  # fmt: skip
         p.add_argument("--folds", type=checked_arg(int, 2), default=10, help="folds for CSV pairs without a fold column")
         p.add_argument("--ext", default=".jpg", help="image extension for LFW pairs.txt")
         p.add_argument("--cache", help="embedding cache folder (default: $FACEPRINT_HOME/cache)")
@@ -145,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints escaped, never crashes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

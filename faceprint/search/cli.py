@@ -46,7 +46,7 @@ def _threshold(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value >= 0 or value == float("inf"):  # NaN fails every comparison
-        raise argparse.ArgumentTypeError(f"a distance threshold is a finite number >= 0, not {text!r}")
+        raise argparse.ArgumentTypeError(f"a distance threshold must be a finite number >= 0, not {text!r}")
     return value
 
 
@@ -56,7 +56,7 @@ def _pixels(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"a pixel limit is >= 1, not {text!r}")
+        raise argparse.ArgumentTypeError(f"a pixel limit must be >= 1, not {text!r}")
     return value
 
 

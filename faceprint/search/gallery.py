@@ -140,7 +140,12 @@ class Gallery:
             elif identity is None:
                 raise ConfigError("images given as arrays or bytes need identity=")
             else:
-                key, ident = content_key(item), identity
+                try:  # decoded once here: the key is the pixels' hash, whatever the input kind
+                    item = load_image(item, max_pixels=self.max_pixels)
+                except ImageError as exc:
+                    errors.append((f"<{type(item).__name__}>", escape_text(str(exc))))
+                    continue
+                key, ident = content_key(item.pixels), identity
             rec, reps = self._embed_file(item, key, no_face, errors)
             files += [rec] if isinstance(item, str | os.PathLike) and rec else []
             entries += [(key, ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]
@@ -160,8 +165,8 @@ class Gallery:
                 st = os.stat(item)
                 # only a regular file is hashed: reading a FIFO would block
                 digest = sha256_file(Path(item)) if stat.S_ISREG(st.st_mode) else ""
-            except OSError:
-                st = None  # gone or unreadable: load_image below says which
+            except (OSError, ValueError):  # gone, unreadable, a NUL in the name: load_image below says which
+                st = None
 
         def rec(status: str, n: int, why: str = "") -> FileRecord | None:
             return None if st is None else FileRecord(key, st.st_size, st.st_mtime, digest, status, n, why)
