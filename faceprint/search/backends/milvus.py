@@ -7,6 +7,7 @@ file records, and flushes. A crash between those steps can leave a file record s
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.errors import ConfigError, ContractError, DependencyError
+from faceprint.errors import ConfigError, ContractError, DependencyError, StoreError
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors, ip_to_distance, redact
 from faceprint.search.index import exact_search
 from faceprint.search.types import Entry, FileRecord
@@ -241,6 +242,24 @@ class MilvusStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _typed(method: Any) -> Any:
+    """Milvus's own errors (a server gone, a refused request) as StoreError naming the gallery."""
+
+    @functools.wraps(method)
+    def wrapper(self: MilvusStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _milvus().MilvusException as exc:
+            raise StoreError(f"{self.uri}#{self.t}: Milvus refused the request ({redact(str(exc))[:500]})") from None
+
+    return wrapper
+
+
+for _name in ("search", "entries", "files", "count", "identity_count", "keys_of_identity", "apply", "rebuild",
+              "read_meta", "write_meta"):  # fmt: skip
+    setattr(MilvusStore, _name, _typed(getattr(MilvusStore, _name)))
 
 
 def _entry(r: dict[str, Any]) -> Entry:
