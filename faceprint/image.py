@@ -182,7 +182,7 @@ def _check_size(width: int, height: int, max_pixels: int, source: str) -> None:
 
 
 #: Pixels converted per step in :func:`_pil_bgr` (bounded extra memory, whatever the image size).
-_BLOCK_PIXELS = 1 << 22
+_BLOCK_PIXELS = 1 << 20
 
 
 def _pil_bgr(img: PILImage) -> np.ndarray | None:
@@ -195,7 +195,7 @@ def _pil_bgr(img: PILImage) -> np.ndarray | None:
     out = np.empty((height, width, 3), np.uint8)
     rows = max(1, _BLOCK_PIXELS // max(width, 1))
     for top in range(0, height, rows):
-        block = img.crop((0, top, width, min(top + rows, height)))
+        block = img if rows >= height else img.crop((0, top, width, min(top + rows, height)))
         if block.mode not in ("RGB", "L"):
             block = block.convert("RGB")  # palette, alpha, CMYK, YCbCr, LAB, 1-bit ...
         part = np.asarray(block)
