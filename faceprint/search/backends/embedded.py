@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, StoreError
+from faceprint.search.backends import integrity
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors
 from faceprint.search.index import VectorIndex
 from faceprint.search.types import Entry, FileRecord
@@ -68,7 +68,7 @@ class EmbeddedStore:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(f"{dbfile}: the gallery database is locked by another process ({exc})") from None
-            raise StoreError(_corrupt(dbfile, exc)) from None
+            raise StoreError(integrity.corrupt_message(dbfile, exc)) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot open or create a gallery here ({exc}); pick a writable folder "
                              "(Gallery(path), find(..., gallery=path), or --db)") from None  # fmt: skip
@@ -77,7 +77,7 @@ class EmbeddedStore:
             self._open(path, want, index, hnsw_threshold, ef_search, verify)
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(_corrupt(dbfile, exc)) from None
+            raise StoreError(integrity.corrupt_message(dbfile, exc)) from None
         except StoreError:
             self.db.close()
             raise
@@ -119,11 +119,11 @@ class EmbeddedStore:
         try:
             value = json.loads(row[0])
         except (TypeError, ValueError) as exc:
-            raise StoreError(_damaged(self.path, f"its {key!r} record is not valid JSON ({exc})")) from None
+            raise StoreError(integrity.damaged_message(self.path, f"its {key!r} record is not valid JSON ({exc})")) from None
         if key == "layout" and not (isinstance(value, dict) and {"dim", "metric", "dtype", "generation"} <= set(value)):
-            raise StoreError(_damaged(self.path, f"its layout record is incomplete ({row[0][:80]!r})"))
+            raise StoreError(integrity.damaged_message(self.path, f"its layout record is incomplete ({row[0][:80]!r})"))
         if key in ("rows", "version") and (not isinstance(value, int) or value < 0):
-            raise StoreError(_damaged(self.path, f"its {key!r} record holds {value!r}, not a count"))
+            raise StoreError(integrity.damaged_message(self.path, f"its {key!r} record holds {value!r}, not a count"))
         return value
 
     def _put(self, key: str, value: Any) -> None:
@@ -169,7 +169,7 @@ class EmbeddedStore:
         pairs = np.array(self.db.execute("SELECT row, id FROM entries").fetchall(), np.int64).reshape(-1, 2)
         if len(pairs) and (pairs[:, 0].min() < 0 or pairs[:, 0].max() >= rows):
             bad = int(((pairs[:, 0] < 0) | (pairs[:, 0] >= rows)).sum())
-            raise StoreError(_damaged(self.path, f"{bad} entries point at vector rows outside the {rows} committed"))
+            raise StoreError(integrity.damaged_message(self.path, f"{bad} entries point at vector rows outside the {rows} committed"))
         row_to_id[pairs[:, 0]] = pairs[:, 1]
         grown = rows >= self._rows and self._generation == self._indexed_generation
         self._rows, self._row_to_id, self._version = rows, row_to_id, version
@@ -299,7 +299,7 @@ class EmbeddedStore:
                 stored = np.ascontiguousarray(vecs.astype(self.dtype))
                 self._append(self._vector_path(int(layout["generation"])), rows, stored)
                 self.db.execute("INSERT OR REPLACE INTO blocks(generation, first, rows, digest) VALUES (?,?,?,?)",
-                                (int(layout["generation"]), rows, n, _digest(stored)))  # fmt: skip
+                                (int(layout["generation"]), rows, n, integrity.digest(stored)))  # fmt: skip
             for key in remove_keys:
                 self.db.execute("DELETE FROM entries WHERE key = ?", (key,))
                 self.db.execute("DELETE FROM files WHERE path = ?", (key,))
@@ -362,7 +362,7 @@ class EmbeddedStore:
                 kept = np.asarray(src[keep]) if src is not None and len(keep) else np.empty((0, self.dim), self.dtype)
                 self._append(self._vector_path(new_gen), 0, kept)
                 self.db.executemany("INSERT OR REPLACE INTO blocks(generation, first, rows, digest) VALUES (?,?,?,?)",
-                                    [(new_gen, f, len(kept[f : f + BLOCK_ROWS]), _digest(kept[f : f + BLOCK_ROWS]))
+                                    [(new_gen, f, len(kept[f : f + BLOCK_ROWS]), integrity.digest(kept[f : f + BLOCK_ROWS]))
                                      for f in range(0, len(kept), BLOCK_ROWS)])  # fmt: skip
                 self.db.execute("DELETE FROM blocks WHERE generation != ?", (new_gen,))
                 self.db.execute("UPDATE entries SET row = -row - 1")  # free the UNIQUE row numbers first
@@ -386,56 +386,17 @@ class EmbeddedStore:
 
     def _problems(self, generation: int, rows: int, *, sample: int | None = None,
                   live: np.ndarray | None = None) -> list[str]:  # fmt: skip
-        """What is wrong with the committed vectors: checksum mismatches per block, non-finite rows, rows
-        off the unit sphere (metrics that store unit vectors). ``sample``: the last block and that many
-        random others only; ``live``: only blocks holding these rows."""
-        vpath = self._vector_path(generation)
-        blocks = [b for b in self._blocks(generation) if b[0] + b[1] <= rows]
-        if live is not None:
-            alive = np.zeros(rows, bool)
-            alive[live[(live >= 0) & (live < rows)]] = True
-            blocks = [b for b in blocks if alive[b[0] : b[0] + b[1]].any()]
-        if sample is not None and len(blocks) > sample + 1:
-            pick = np.random.default_rng().choice(len(blocks) - 1, size=sample, replace=False)
-            blocks = [blocks[i] for i in sorted(pick)] + [blocks[-1]]
+        """What is wrong with the committed vectors of ``generation`` (see :func:`integrity.problems`)."""
         if not rows:
             return []
-        data = np.memmap(vpath, self.dtype, "r", shape=(rows, self.dim))
-        problems = []
-        for first, n, digest in blocks:
-            chunk = np.asarray(data[first : first + n])
-            if _digest(chunk) != digest:
-                problems.append(f"vectors {first}..{first + n - 1} do not match the checksum recorded when they "
-                                "were stored (overwritten, swapped or damaged)")  # fmt: skip
-        if sample is not None:  # the sampled blocks, or the newest rows of a gallery without checksums
-            spans = [(f, f + n) for f, n, _ in blocks] or [(max(rows - BLOCK_ROWS, 0), rows)]
-        else:
-            spans = [(f, min(f + 65536, rows)) for f in range(0, rows, 65536)]  # slices: memory stays bounded
-        for lo, hi in spans:  # finite and unit-norm checks
-            idx = np.arange(lo, hi)
-            if live is not None:
-                idx = idx[alive[idx]]
-            if not len(idx):
-                continue
-            chunk = np.asarray(data[idx], np.float32)
-            finite = np.isfinite(chunk).all(axis=1)
-            if not finite.all():
-                problems.append(f"{int((~finite).sum())} vector row(s) hold NaN or infinity (first: row "
-                                f"{int(idx[~finite][0])})")  # fmt: skip
-            if self.metric != "euclidean":
-                norms = np.linalg.norm(chunk[finite], axis=1)
-                off = np.abs(norms - 1.0) > (2e-2 if self.dtype == np.float16 else 1e-3)
-                if off.any():
-                    problems.append(f"{int(off.sum())} vector row(s) are not unit length as a {self.metric} "
-                                    f"gallery stores them (first: row {int(idx[finite][off][0])})")  # fmt: skip
-        return problems
+        blocks = [b for b in self._blocks(generation) if b[0] + b[1] <= rows]
+        data = np.memmap(self._vector_path(generation), self.dtype, "r", shape=(rows, self.dim))
+        unit = self.metric != "euclidean"
+        return integrity.problems(data, blocks, unit=unit, sample=sample, live=live, recent=BLOCK_ROWS)
 
     def _damage_message(self, problems: list[str]) -> str:
         vpath = self._vector_path(self._generation if hasattr(self, "_generation") else 0)
-        more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
-        return (f"{vpath}: the gallery is damaged: {'; '.join(problems[:2])}{more}. Searching it could return "
-                "wrong matches. Re-index from the photos: faceprint index FOLDER --db "
-                f"{self.path} --rebuild (or delete {self.path} and index again)")  # fmt: skip
+        return integrity.damage_message(vpath, self.path, problems)
 
     def verify(self, sample: int | None = None) -> None:
         """Raise :class:`StoreError` naming the file and the fix when the committed vectors are damaged.
@@ -484,20 +445,6 @@ class EmbeddedStore:
         self.db.close()
 
 
-def _digest(vectors: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(vectors).tobytes(), digest_size=16).hexdigest()
-
-
-def _corrupt(dbfile: Path, exc: Exception) -> str:
-    return (f"{dbfile}: the gallery database is corrupt ({exc}). Index the photos again into a fresh gallery: "
-            f"faceprint index FOLDER --db {dbfile.parent} --rebuild (moves the damaged gallery aside)")  # fmt: skip
-
-
-def _damaged(path: Path, what: str) -> str:
-    return (f"{path / 'gallery.sqlite'}: the gallery metadata is damaged: {what}. Index the photos again: "
-            f"faceprint index FOLDER --db {path} --rebuild")  # fmt: skip
-
-
 def _typed(method: Any) -> Any:
     """sqlite3's errors after opening (a file damaged while in use) as StoreError naming the gallery."""
 
@@ -508,7 +455,7 @@ def _typed(method: Any) -> Any:
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise StoreError(f"{self.path}: the gallery database is busy ({exc}); is another process writing?") from None
-            raise StoreError(_corrupt(self.path / "gallery.sqlite", exc)) from None
+            raise StoreError(integrity.corrupt_message(self.path / "gallery.sqlite", exc)) from None
 
     return wrapper
 
