@@ -82,7 +82,8 @@ def find(
 ) -> list[FaceMatches]:
     """The top-``k`` gallery matches of each face in ``img`` (one :class:`FaceMatches` per face).
 
-    ``db`` is a folder of photos (identity = sub-folder name; indexed into ``db/.faceprint/`` and
+    ``db`` is a folder of photos (identity = sub-folder name; indexed into its gallery under
+    ``$FACEPRINT_HOME/galleries`` and
     brought up to date first unless ``refresh=False``), a gallery folder, or a ``postgresql://`` URL.
     ``verified`` on each match means distance <= the model's threshold for the metric (or ``threshold``).
     ``anti_spoofing=True`` fills each query face's ``is_real`` and ``antispoof_score`` (``FaceMatches.face``).
