@@ -11,9 +11,12 @@ from typing import Any
 def add_parsers(sub: Any) -> None:
     """Add the search sub-commands to the main parser's sub-parsers."""
     p = sub.add_parser("index", help="index a folder of photos for search (identity = sub-folder name)")
-    p.add_argument("folder", help="photos, one sub-folder per person")
+    p.add_argument("folder", help="photos, one sub-folder per person (with --ray also a .txt/.csv/.parquet list)")
     p.add_argument("--db", help="gallery folder or postgresql://...#name (default: FOLDER/.faceprint/)")
     _common(p)
+    from faceprint.distributed.cli import add_index_options
+
+    add_index_options(p)
     p = sub.add_parser("find", help="who is this? the closest faces in a folder of photos or a gallery")
     p.add_argument("img")
     p.add_argument("--db", required=True, help="folder of photos, gallery folder, or postgresql://...#name")
@@ -47,6 +50,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index(args: argparse.Namespace) -> int:
+    if getattr(args, "ray", None):
+        from faceprint.distributed.cli import run_index
+
+        return run_index(args)
     from faceprint.search.find import index
 
     report = index(args.folder, args.db, progress=not args.json and sys.stderr.isatty(), **_options(args))

@@ -18,7 +18,7 @@ GALLERY_DIR = ".faceprint"
 def is_gallery(location: str | os.PathLike[str]) -> bool:
     """A database URL, or a folder that already holds an embedded gallery."""
     loc = str(location)
-    return loc.startswith(("postgresql://", "postgres://", "milvus:")) or (Path(loc) / "gallery.sqlite").is_file()
+    return loc.startswith(("postgresql://", "postgres://", "milvus:", "parquet:")) or (Path(loc) / "gallery.sqlite").is_file()
 
 
 def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContract) -> Path:
