@@ -17,6 +17,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=32, help="faces per embedding batch (default 32)")
     g.add_argument("--faces", default="largest", choices=("largest", "best", "all"), help="faces kept per image")
     g.add_argument("--identity-column", default=None, help="list column holding the identity (default: identity)")
+    g.add_argument("--write-images", type=int, default=256, help="finished images per store write (default 256)")
     g.add_argument("--report", default=None, help="failure report JSON (default: DB/index-report.json)")  # fmt: skip
 
 
@@ -35,7 +36,7 @@ def run_index(args: argparse.Namespace) -> int:
     report = index(args.folder, args.db, address=args.ray, model=args.model, detector=args.detector, align=args.align,
                    metric=args.metric, faces=args.faces, identity_column=args.identity_column,
                    embed_actors=args.embed_actors, num_gpus=args.gpus_per_actor, batch_size=args.batch_size,
-                   report=args.report, progress=False if args.json else show)  # fmt: skip
+                   write_images=args.write_images, report=args.report, progress=False if args.json else show)  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
