@@ -114,7 +114,7 @@ def index(
     num_gpus: float = 0.0,
     batch_size: int = 32,
     task_images: int = 16,
-    task_memory: int = 256 * 2**20,
+    task_memory: int = 640 * 2**20,
     write_images: int = 256,
     flush_seconds: float = 5.0,
     report: str | os.PathLike[str] | None = None,
@@ -153,6 +153,7 @@ def index(
         if total:
             src = src.repartition(max(1, math.ceil(total / task_images)))
         done_ref = ray.put(done_array(stored))
+        ray.data.DataContext.get_current().enable_progress_bars = False  # the driver reports progress itself
         prepared = src.map_batches(
             prepare, batch_size=task_images, batch_format="numpy", zero_copy_batch=False, num_cpus=1,
             memory=task_memory,  # a real reservation (a decoded 12 Mpx photo + detector buffers), and it keeps
@@ -216,8 +217,10 @@ class _Collector:
             self.partial.pop(path, None)
             self.finished.add(path)
             self._finish(im)
+            if len(self.buffer) >= self.write_images:
+                self.flush()
         now = time.perf_counter()
-        if len(self.buffer) >= self.write_images or (self.buffer and now - self.last_flush >= self.flush_seconds):
+        if self.buffer and now - self.last_flush >= self.flush_seconds:
             self.flush()
         if self.progress and now - self.last_progress >= self.progress_seconds:
             self.last_progress = now
