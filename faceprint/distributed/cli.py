@@ -22,8 +22,12 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    import logging
+
     from faceprint.distributed import index
     from faceprint.errors import ConfigError
+
+    logging.getLogger("ray").setLevel(logging.WARNING)  # this command prints its own progress line
 
     if not args.db:
         raise ConfigError("--ray needs --db TARGET: a folder, postgresql://...#name, milvus:FILE#name or parquet:DIR")

@@ -110,7 +110,7 @@ def index(
     faces: str = "largest",
     identity_column: str | None = None,
     embed_actors: int = 1,
-    embed_cpus: float = 1.0,
+    embed_cpus: float = 0.5,
     num_gpus: float = 0.0,
     batch_size: int = 32,
     task_images: int = 16,
@@ -126,7 +126,8 @@ def index(
     paths) into the gallery ``db`` (a folder, ``postgresql://...#name``, ``milvus:FILE#name`` or
     ``parquet:DIR``) on the Ray cluster at ``address``.
 
-    ``embed_actors`` recognizer actors (each ``embed_cpus`` CPUs and ``num_gpus`` GPUs) embed
+    ``embed_actors`` recognizer actors (each ``embed_cpus`` CPUs — embedding is ~3% of the work per
+    image on CPU, so half a CPU by default — and ``num_gpus`` GPUs) embed
     ``batch_size`` faces at a time; CPU tasks (1 CPU, ``task_memory`` bytes) prepare ``task_images``
     images each. The driver writes
     every ``write_images`` finished images or ``flush_seconds``, whichever comes first. A JSON
