@@ -108,7 +108,7 @@ def bench_search(n: int, shards: int, n_queries: int) -> None:
         single = time.perf_counter() - t
         del data, mats
         t = time.perf_counter()
-        d_loc, l_loc = store.search(q, 10)
+        _, l_loc = store.search(q, 10)
         local_mr = time.perf_counter() - t
         ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False, configure_logging=False)
         try:
