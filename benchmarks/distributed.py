@@ -15,6 +15,7 @@ of Q queries; the answers are checked to be identical. Run on demand; not a test
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import tempfile
@@ -142,6 +143,8 @@ def main() -> None:
     ap.add_argument("--skip-search", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     if not args.skip_index:
         bench_index(pick_images(args.folder, args.images), [int(w) for w in args.workers.split(",")])

@@ -298,3 +298,13 @@ def test_ray_missing_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_p
 
         _ray()
     assert main(["index", str(tmp_path), "--db", str(tmp_path / "g"), "--ray"]) == 1
+
+
+def test_bad_ray_address_fails_fast() -> None:
+    from faceprint.distributed.indexer import _probe
+    from faceprint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no Ray cluster at 127.0.0.1:1"):
+        _probe("127.0.0.1:1", timeout=2)
+    with pytest.raises(ConfigError, match="host:port"):
+        _probe("nohost")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -27,17 +28,26 @@ def run_index(args: argparse.Namespace) -> int:
     from faceprint.distributed import index
     from faceprint.errors import ConfigError
 
-    logging.getLogger("ray").setLevel(logging.WARNING)  # this command prints its own progress line
+    for name in ("ray", "ray.data"):  # this command prints its own progress line
+        logging.getLogger(name).setLevel(logging.WARNING)
 
-    if not args.db:
-        raise ConfigError("--ray needs --db TARGET: a folder, postgresql://...#name, milvus:FILE#name or parquet:DIR")
+    db = args.db
+    if not db and Path(args.folder).is_dir():  # as the local index does: FOLDER/.faceprint/<model>-<contract>
+        from faceprint.search.contract import EmbeddingContract
+        from faceprint.search.find import folder_gallery_path
+
+        contract = EmbeddingContract.for_model(args.model, detector=args.detector, align=args.align, metric=args.metric)
+        db = str(folder_gallery_path(args.folder, contract))
+    if not db:
+        raise ConfigError("--ray with a list of images needs --db TARGET: a folder, postgresql://...#name, "
+                          "milvus:FILE#name or parquet:DIR")  # fmt: skip
 
     def show(p: Any) -> None:
         fails = ", ".join(f"{k} {v}" for k, v in sorted(p.failures.items())) or "none"
         print(f"\r{p.done}/{p.total} images  {p.images_per_s:.2f} img/s  failures: {fails}   ",
               end="", file=sys.stderr, flush=True)  # fmt: skip
 
-    report = index(args.folder, args.db, address=args.ray, model=args.model, detector=args.detector, align=args.align,
+    report = index(args.folder, db, address=args.ray, model=args.model, detector=args.detector, align=args.align,
                    metric=args.metric, faces=args.faces, identity_column=args.identity_column,
                    embed_actors=args.embed_actors, num_gpus=args.gpus_per_actor, batch_size=args.batch_size,
                    write_images=args.write_images, report=args.report, progress=False if args.json else show)  # fmt: skip

@@ -81,6 +81,8 @@ def connect(address: str | None = "auto") -> bool:
     if address in (None, "", "local"):
         ray.init(**opts)
         return True
+    if address != "auto" and not address.startswith("ray://"):
+        _probe(address)
     try:
         ray.init(address=address, **opts)
     except ConnectionError:
@@ -89,6 +91,20 @@ def connect(address: str | None = "auto") -> bool:
         log.info("no running Ray cluster found; starting a local one")
         ray.init(**opts)
     return True
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an address nothing listens on (ray.init would retry for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r}: use host:port (e.g. 10.0.0.5:6379), auto or local")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster at {address} ({exc}); start one with 'ray start --head' "
+                          "or pass --ray local") from None  # fmt: skip
 
 
 def default_report_path(db: str) -> Path:
