@@ -304,7 +304,7 @@ def test_bad_ray_address_fails_fast() -> None:
     from faceprint.distributed.indexer import _probe
     from faceprint.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="no Ray cluster at 127.0.0.1:1"):
+    with pytest.raises(ConfigError, match=r"no Ray cluster at 127\.0\.0\.1:1"):
         _probe("127.0.0.1:1", timeout=2)
     with pytest.raises(ConfigError, match="host:port"):
         _probe("nohost")
