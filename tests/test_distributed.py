@@ -308,3 +308,25 @@ def test_bad_ray_address_fails_fast() -> None:
         _probe("127.0.0.1:1", timeout=2)
     with pytest.raises(ConfigError, match="host:port"):
         _probe("nohost")
+
+
+@needs_all_faces
+def test_folder_text_and_parquet_lists_uris_through_pyarrow(cluster, pipeline, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    imgs = [FACES / "orl" / "s1" / "1.png", FACES / "orl" / "s2" / "1.png"]
+    ref = {os.path.realpath(p): pipeline.represent(p)[0].embedding for p in imgs}
+    (tmp_path / "list.txt").write_text("".join(f"{p.as_uri()}\n" for p in imgs) + "\n")  # file:// via pyarrow.fs
+    pq.write_table(pa.table({"file": [str(p) for p in imgs], "person": ["a", "b"]}), tmp_path / "list.parquet")
+    for ident, p in zip(("x", "y"), imgs):  # a folder tree of symlinks: identity = sub-folder
+        (tmp_path / "people" / ident).mkdir(parents=True)
+        (tmp_path / "people" / ident / p.name).symlink_to(p)
+    for src, idents in (("list.txt", {"s1", "s2"}), ("list.parquet", {"a", "b"}), ("people", {"x", "y"})):
+        db = f"parquet:{tmp_path / src.replace('.', '_')}_g"
+        r = _index(tmp_path / src, db, cluster, report=tmp_path / "r.json")
+        assert r.indexed == 2, src
+        stored = _stored(db)
+        assert {v[0][1] for v in stored.values()} == idents
+        for key, v in stored.items():
+            assert np.abs(v[0][2] - ref[os.path.realpath(key.removeprefix("file://"))]).max() <= 1e-5

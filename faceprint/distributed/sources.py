@@ -22,7 +22,8 @@ IDENTITY_COLUMNS = ("identity", "label", "subject", "person")
 
 
 def is_uri(path: str) -> bool:
-    return "://" in path and not path.startswith("file://")
+    """A URI for a pyarrow filesystem (``s3://``, ``gs://``, ``hdfs://``, ``file://``), not a local path."""
+    return "://" in path
 
 
 def _parent_name(path: str) -> str:
@@ -33,7 +34,7 @@ def read_image_list(photos: str | os.PathLike[str], *, identity_column: str | No
     """A Ray Dataset with string columns ``path`` (absolute, or a URI) and ``identity``."""
     import ray
 
-    src = str(photos)
+    src = str(photos).removeprefix("file://")  # the list file itself: a local path
     if not is_uri(src) and Path(src).is_dir():
         root = Path(os.path.abspath(src))
         items = [{"path": str(p), "identity": identity_of(p, root, "folder")} for p, why in walk_images(root) if not why]
@@ -67,7 +68,6 @@ def _normalise(batch: dict[str, np.ndarray], *, path_col: str, ident_col: str | 
     for p in batch[path_col]:
         p = str(p).strip()
         if not is_uri(p):
-            p = p.removeprefix("file://")
             p = os.path.normpath(os.path.join(base, p)) if base and not os.path.isabs(p) else os.path.abspath(p)
         paths.append(p)
     idents = [str(x) for x in batch[ident_col]] if ident_col else [_parent_name(p) for p in paths]
