@@ -143,6 +143,8 @@ def main() -> None:
     ap.add_argument("--skip-search", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray.data  # noqa: F401  (Ray sets up its loggers on import: quieten them after)
+
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.WARNING)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def run_index(args: argparse.Namespace) -> int:
     from faceprint.distributed import index
     from faceprint.errors import ConfigError
 
+    with contextlib.suppress(ImportError):  # Ray sets up its loggers when ray.data is imported: quieten
+        import ray.data  # noqa: F401         # them after that (without Ray, index() says what to install)
     for name in ("ray", "ray.data"):  # this command prints its own progress line
         logging.getLogger(name).setLevel(logging.WARNING)
 
