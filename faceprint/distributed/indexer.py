@@ -143,10 +143,9 @@ def index(
     ``parquet:DIR``) on the Ray cluster at ``address``.
 
     ``embed_actors`` recognizer actors (each ``embed_cpus`` CPUs — embedding is ~3% of the work per
-    image on CPU, so half a CPU by default — and ``num_gpus`` GPUs) embed
-    ``batch_size`` faces at a time; CPU tasks (1 CPU, ``task_memory`` bytes) prepare ``task_images``
-    images each. The driver writes
-    every ``write_images`` finished images or ``flush_seconds``, whichever comes first. A JSON
+    image on CPU, so half a CPU by default — and ``num_gpus`` GPUs) embed ``batch_size`` faces at a
+    time; CPU tasks (1 CPU, ``task_memory`` bytes) prepare ``task_images`` images each. The driver
+    writes every ``write_images`` finished images or ``flush_seconds``, whichever comes first. A JSON
     failure report goes to ``report`` (default: ``DB/index-report.json`` for folders, else the
     working directory).
     """
@@ -167,14 +166,15 @@ def index(
         log.info("%d image(s) already stored in %s", len(stored), db)
         src = read_image_list(photos, identity_column=identity_column)
         total = src.count()
-        if total:
-            src = src.repartition(max(1, math.ceil(total / task_images)))
+        if total:  # one block per task; at most 100k tasks, so a huge list does not drown the scheduler
+            src = src.repartition(max(1, min(math.ceil(total / task_images), 100_000)))
         done_ref = ray.put(done_array(stored))
         ray.data.DataContext.get_current().enable_progress_bars = False  # the driver reports progress itself
         prepared = src.map_batches(
             prepare, batch_size=task_images, batch_format="numpy", zero_copy_batch=False, num_cpus=1,
-            memory=task_memory,  # a real reservation (measured: up to 764 MiB per worker on 14 Mpx photos), and it keeps
-            # Ray Data from fusing these tasks into the embedding actors, where they would run one at a time
+            # a real reservation (measured: up to 764 MiB per worker on 14 Mpx photos); it also keeps Ray Data
+            # from fusing these tasks into the embedding actors, where they would run one at a time
+            memory=task_memory,
             fn_kwargs={"detector": detector, "model": sink.contract.model, "align": align, "faces": faces,
                        "done": done_ref},
         )  # fmt: skip
