@@ -67,3 +67,17 @@ def test_parquet_refuses_foreign_shard(tmp_path: Path) -> None:
     shutil.copy(foreign, tmp_path / "g" / foreign.name.replace("part-00000000", "part-00000007"))
     with _gallery(tmp_path / "g") as g, pytest.raises(ContractError, match="made under embedding contract"):
         g.search(v[0], k=1)
+
+
+def test_parquet_file_record_upsert_keeps_faces(tmp_path: Path) -> None:
+    from faceprint.search.backends.parquet import ParquetStore
+    from faceprint.search.types import FileRecord
+
+    st = ParquetStore(tmp_path / "s", dim=128, metric="cosine")
+    paths = [f"/photos/{i}.jpg" for i in range(5)]
+    st.apply(files=[FileRecord(p, 1, 0.0, f"h{i}", "ok", 1) for i, p in enumerate(paths)],
+             entries=[(p, "x", 0, None, 0.0) for p in paths], vectors=unit(5, 128))  # fmt: skip
+    st.apply(files=[FileRecord(paths[2], 1, 9.0, "h2", "ok", 1)])  # touched: new mtime, same content
+    assert st.count() == 5 and st.files()[paths[2]].mtime == 9.0 and len(st.files()) == 5
+    st.apply(remove_keys=[paths[3]])
+    assert st.count() == 4 and paths[3] not in st.files()

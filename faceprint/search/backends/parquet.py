@@ -14,6 +14,7 @@ contract id of the gallery that wrote it; a shard made under another contract is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -97,6 +98,10 @@ def merge_topk(parts: Sequence[tuple[np.ndarray, np.ndarray]], n: int, k: int) -
     return d.astype(np.float32), i
 
 
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
 def _footer(meta: Any) -> dict[str, Any]:
     raw = (meta.metadata or {}).get(b"faceprint")
     return json.loads(raw) if raw else {}
@@ -131,6 +136,8 @@ class ParquetStore:
                                 f"by metric {layout['metric']!r}, not {dim}-d by {metric!r}; open it with its own "
                                 "model and metric, or use another gallery")  # fmt: skip
         self._footers: dict[str, dict[str, Any]] = {}
+        self._key_hashes: np.ndarray | None = None  # sorted 64-bit hashes of every stored key (writers only)
+        self._new_hashes: set[int] = set()
 
     # -- files -----------------------------------------------------------------------------------
     def _read_json(self, name: str) -> Any:
@@ -262,7 +269,9 @@ class ParquetStore:
         vecs = checked_vectors(vectors, len(entries), self.dim)
         shards = self.shards()
         seq = max((int(m.group(1)) + 1 for n in os.listdir(self.path) if (m := _PART.match(n))), default=0)
-        gone = set(remove_keys) | {f.path for f in files}
+        drop_entries = set(remove_keys)  # faces and file records of these keys go; upserted files replace
+        drop_files = drop_entries | {f.path for f in files}  # only their file record
+        gone = self._maybe_stored(drop_files, shards)
         kept: list[Any] = []
         replaces: list[str] = []
         if gone:
@@ -271,7 +280,10 @@ class ParquetStore:
                 if gone.isdisjoint(keys):
                     continue
                 t = pq.read_table(path)
-                mask = pa.array([k not in gone for k in keys])
+                face = t.column("face").to_pylist()
+                mask = pa.array([not (k in drop_files if f < 0 else k in drop_entries) for k, f in zip(keys, face)])
+                if all(mask.to_pylist()):
+                    continue
                 kept.append(t.filter(mask))
                 replaces.append(path.name)
         schema = shard_schema(self.dim)
@@ -292,10 +304,38 @@ class ParquetStore:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / name)  # the commit
         self._footers[name] = footer
+        self._remember(table.column("key").to_pylist())
         for old in replaces:  # garbage now; a crash before this leaves it ignored, not live
             (self.path / old).unlink(missing_ok=True)
         first = n_kept + len(files)
         return [int((np.int64(seq) << _ID_SHIFT) | r) for r in range(first, first + len(entries))]
+
+    def _maybe_stored(self, keys: set[str], shards: list[tuple[int, Path]]) -> set[str]:
+        """The keys that may already be stored. A write of new images then touches no old shard; without
+        this every write would read the key column of every shard (quadratic over a long job). The hash
+        index costs 8 bytes per stored key; a false positive only costs a scan."""
+        if not keys:
+            return keys
+        if self._key_hashes is None:
+            stored = [k for _, p in shards for k in self._table(p, ["key"]).column("key").to_pylist()]
+            self._key_hashes = np.unique(np.array([_key_hash(k) for k in stored], np.uint64))
+        known = self._key_hashes
+        out = set()
+        for k in keys:
+            h = _key_hash(k)
+            i = int(np.searchsorted(known, np.uint64(h)))
+            if h in self._new_hashes or (i < len(known) and int(known[i]) == h):
+                out.add(k)
+        return out
+
+    def _remember(self, keys: list[str]) -> None:
+        if self._key_hashes is None:
+            return  # built from the shards on first need
+        self._new_hashes.update(_key_hash(k) for k in keys)
+        if len(self._new_hashes) > 100_000:
+            merged = np.array(sorted(self._new_hashes), np.uint64)
+            self._key_hashes = np.union1d(self._key_hashes, merged)
+            self._new_hashes = set()
 
     def _new_rows(self, pa: Any, schema: Any, files: Sequence[FileRecord], entries: Sequence[NewEntry],
                   vecs: np.ndarray) -> Any:  # fmt: skip
