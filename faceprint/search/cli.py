@@ -20,12 +20,15 @@ def add_parsers(sub: Any) -> None:
     """Add the search sub-commands to the main parser's sub-parsers."""
     kw = {"epilog": EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter}
     p = sub.add_parser("index", help="index a folder of photos for search (identity = sub-folder name)", **kw)
-    p.add_argument("folder", help="photos, one sub-folder per person")
+    p.add_argument("folder", help="photos, one sub-folder per person (with --ray also a .txt/.csv/.parquet list)")
     p.add_argument("--db", help="gallery folder or postgresql://...#name (default: a gallery for FOLDER under "
                                 "$FACEPRINT_HOME/galleries; the photo folder is never written to)")  # fmt: skip
     p.add_argument("--rebuild", action="store_true",
                    help="re-embed every photo and compact the gallery: the fix for a damaged gallery")  # fmt: skip
     _common(p)
+    from faceprint.distributed.cli import add_index_options
+
+    add_index_options(p)
     p = sub.add_parser("find", help="who is this? the closest faces in a folder of photos or a gallery", **kw)
     p.add_argument("img", help="the query photo (path)")
     p.add_argument("--db", required=True, help="folder of photos, gallery folder, or postgresql://...#name")
@@ -90,6 +93,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index(args: argparse.Namespace) -> int:
+    if getattr(args, "ray", None):
+        from faceprint.distributed.cli import run_index
+
+        return run_index(args)
     from faceprint.search.find import gallery_location, index
 
     report = index(args.folder, args.db, progress=not args.json and sys.stderr.isatty(), rebuild=args.rebuild,

@@ -21,7 +21,7 @@ from faceprint.search.types import FaceMatches, IndexReport
 log = logging.getLogger("faceprint")
 
 GALLERY_DIR = ".faceprint"
-_URLS = ("postgresql://", "postgres://", "milvus:", "http://", "https://")
+_URLS = ("postgresql://", "postgres://", "milvus:", "parquet:", "http://", "https://")
 
 
 def is_gallery(location: str | os.PathLike[str]) -> bool:
