@@ -31,7 +31,7 @@ def test_parquet_gallery_search_remove_reopen(tmp_path: Path) -> None:
                                  keys=[f"k{i}" for i in range(s, s + 300)])  # fmt: skip
         assert len(g) == 1200 and g.stats().identities == 40 and g.stats().backend["shards"] == 4
         _, l_ref = exact_search(v, np.array(ids), q, 5, "cosine")
-        assert [[m.entry_id for m in fm] for fm in g.search(q, k=5)] == l_ref.tolist()
+        assert [[m.entry_id for m in fm] for fm in g.search(vectors=q, k=5)] == l_ref.tolist()
         assert g.remove(["k0", "k1"]) == 2 and g.remove(identity="p7") == 30
         assert g.search(v[0], k=1)[0].best.file != "k0"
         assert g.rebuild()["entries"] == 1168
