@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import zlib
 import struct
+import zlib
 
 import numpy as np
 import pytest

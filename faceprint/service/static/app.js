@@ -78,8 +78,10 @@ async function drawFaces(canvas, file, faces, labels) {
 }
 
 function drawBoxes(ctx, faces, labels, scale) {
-  ctx.lineWidth = 3;
-  ctx.font = "bold 16px system-ui, sans-serif";
+  // sizes follow the canvas, which CSS may show smaller than its pixels
+  const px = Math.max(16, Math.round(ctx.canvas.width / 28));
+  ctx.lineWidth = Math.max(3, Math.round(ctx.canvas.width / 200));
+  ctx.font = `bold ${px}px system-ui, sans-serif`;
   faces.forEach((f, i) => {
     const b = Array.isArray(f.box) ? { x1: f.box[0], y1: f.box[1], x2: f.box[2], y2: f.box[3] } : f.box;
     const [x, y, w, h] = [b.x1 * scale, b.y1 * scale, (b.x2 - b.x1) * scale, (b.y2 - b.y1) * scale];
@@ -88,9 +90,10 @@ function drawBoxes(ctx, faces, labels, scale) {
     const text = labels && labels[i] ? labels[i] : String(i + 1);
     const tw = ctx.measureText(text).width + 8;
     ctx.fillStyle = "#f0a020";
-    ctx.fillRect(x, Math.max(0, y - 22), tw, 22);
+    const th = px + 8;
+    ctx.fillRect(x, Math.max(0, y - th), tw, th);
     ctx.fillStyle = "#000";
-    ctx.fillText(text, x + 4, Math.max(16, y - 6));
+    ctx.fillText(text, x + 4, Math.max(px, y - 6));
   });
 }
 
