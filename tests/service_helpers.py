@@ -62,7 +62,9 @@ def start_server(tmp: Path, **settings: Any) -> Server:
               "rate_limit_per_minute": 1_000_000, "workers": 4, **settings}  # fmt: skip
     cfg = tmp / "faceprint.toml"
     cfg.write_text(_toml(values), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FACEPRINT_OFFLINE": "1", "FACEPRINT_HOME": str(tmp / "home")}
+    # MALLOC_ARENA_MAX: glibc's per-thread arenas otherwise fragment under many worker threads (as in the Dockerfile)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FACEPRINT_OFFLINE": "1", "FACEPRINT_HOME": str(tmp / "home"),
+           "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
     log = tmp / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "faceprint", "serve", "--config", str(cfg)], stdout=out,
