@@ -207,6 +207,8 @@ def test_gallery_errors(server: Server, client: httpx.Client) -> None:
     # a gallery made with another model (512-d ArcFace) is refused, not mixed
     Gallery(server.db / "other", model="arcface_mbf", metric="cosine").close()
     assert_problem(client.post("/v1/galleries/other/search", files={"img": photo("img1.jpg")}), 409, "contract-mismatch")
+    listed = {g["name"]: g for g in client.get("/v1/galleries").json()["galleries"]}
+    assert listed["other"]["error"] == "contract-mismatch" and "entries" in listed["team"]
     # an embedding of the wrong size
     client.post("/v1/galleries", json={"name": "small"}, headers=server.auth("admin"))
     assert_problem(client.post("/v1/galleries/small/search", json={"embedding": [0.1] * 512}), 409, "contract-mismatch")
@@ -249,6 +251,11 @@ def test_bad_inputs_give_problems_and_server_keeps_serving(server: Server, clien
         assert_problem(r, 413, "body-too-large")
     except httpx.WriteError:
         pass
+    # the same on a raw socket, where the answer can always be read: Content-Length, then chunked
+    assert _raw_post(server, {"Content-Length": str(50 * 2**20)}, [b"\0" * 65536]).startswith("HTTP/1.1 413")
+    chunk = b"%x\r\n" % 2**20 + b"\0" * 2**20 + b"\r\n"
+    reply = _raw_post(server, {"Transfer-Encoding": "chunked"}, [chunk] * 12)
+    assert reply.startswith("HTTP/1.1 413") and '"code":"body-too-large"' in reply
     # keys and scopes
     with httpx.Client(base_url=server.url, timeout=60) as anon:
         assert_problem(anon.post("/v1/represent", files={"img": photo("img1.jpg")}), 401, "unauthorized")
@@ -273,6 +280,27 @@ def test_bad_inputs_give_problems_and_server_keeps_serving(server: Server, clien
     assert client.get("/readyz").status_code == 200
     assert f"[{rid}]" in server.log.read_text(errors="replace")
     assert "Traceback" not in server.log.read_text(errors="replace")
+
+
+def _raw_post(server: Server, headers: dict[str, str], parts: list[bytes]) -> str:
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    head = {"Host": host, "Content-Type": "application/json", **server.auth("read"), **headers}
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(b"POST /v1/represent HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode() + b"\r\n")
+        try:
+            for part in parts:
+                sock.sendall(part)
+        except OSError:  # the server answered and closed before the client finished sending
+            pass
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < 200:
+            got = sock.recv(65536)
+            if not got:
+                break
+            data += got
+    return data.decode("latin-1")
 
 
 def test_metrics_after_traffic(server: Server, client: httpx.Client) -> None:

@@ -34,7 +34,13 @@ async def create_gallery(request: Request, spec: NewGallery) -> dict[str, Any]:
 @router.get("", summary="List galleries", dependencies=[Depends(require("read"))], responses=problems("store-unavailable"))
 async def list_galleries(request: Request) -> dict[str, Any]:
     g = _st(request).galleries
-    return {"galleries": [await g.describe(n) for n in await g.names()]}
+    out = []
+    for n in await g.names():
+        try:
+            out.append(await g.describe(n))
+        except Problem as p:  # one unusable gallery (e.g. another model's) does not hide the others
+            out.append({"name": n, "error": p.code, "detail": p.detail})
+    return {"galleries": out}
 
 
 @router.get("/{name}", summary="One gallery's size and contract", dependencies=[Depends(require("read"))],
