@@ -87,7 +87,7 @@ def measure(call: Callable[[int], None], concurrency: int, seconds: float) -> tu
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
-    for i in range(concurrency):  # warm each thread's path once
+    for i in range(min(concurrency, 4)):  # warm the path (first runs allocate buffers)
         call(i)
     stop = time.perf_counter() + seconds
 
@@ -109,7 +109,10 @@ def measure(call: Callable[[int], None], concurrency: int, seconds: float) -> tu
         list(pool.map(loop, range(concurrency)))
     wall = time.perf_counter() - t0
     a = np.array(lat) * 1000
-    return len(lat) / wall, float(np.percentile(a, 50)), float(np.percentile(a, 99)), errors[0]
+    out = len(lat) / wall, float(np.percentile(a, 50)), float(np.percentile(a, 99)), errors[0]
+    print(f"  concurrency {concurrency}: {out[0]:.1f} req/s, p50 {out[1]:.0f} ms, p99 {out[2]:.0f} ms, {out[3]} errors",
+          flush=True)  # fmt: skip
+    return out
 
 
 def bench_server(url: str, photos: dict[str, bytes], pairs: list[tuple[str, str]], levels: list[int], seconds: float,
@@ -131,6 +134,7 @@ def bench_server(url: str, photos: dict[str, bytes], pairs: list[tuple[str, str]
         a, b = pairs[i % len(pairs)]
         client().post("/v1/verify", files={"img1": photos[a], "img2": photos[b]}).raise_for_status()
 
+    print(label, flush=True)
     return [(route, c, label, *measure(fn, c, seconds)) for route, fn in (("represent", rep), ("verify", ver)) for c in levels]
 
 
@@ -157,6 +161,7 @@ def main() -> None:
            "verify": lambda i: pipe.verify(*(photos[x] for x in pairs[i % len(pairs)]))}  # fmt: skip
     for route, fn in lib.items():
         for c in levels:
+            print(f"library {route}", flush=True)
             rows.append((route, c, "library", *measure(fn, c, args.seconds)))
 
     with tempfile.TemporaryDirectory(prefix="faceprint-bench-") as tmp:

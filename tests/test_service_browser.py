@@ -67,6 +67,17 @@ def test_verify_two_photos(page, pipeline, tmp_path: Path) -> None:
     page.wait_for_function("document.getElementById('verify-result').textContent.startsWith('Different people')", timeout=120_000)
 
 
+def test_api_docs_render_offline(page, server: Server, tmp_path: Path) -> None:
+    page.goto(server.url + "/docs")
+    try:  # Swagger UI ran, from the server's own files
+        page.wait_for_selector(".opblock-summary-path", timeout=60_000)
+    finally:
+        page.screenshot(path=str(tmp_path / "docs.png"))
+    assert "/v1/verify" in page.inner_text(".swagger-ui")
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('server-status').textContent === 'server ready'")
+
+
 def test_enrol_and_search(page, tmp_path: Path) -> None:
     page.fill("#gallery-name", "browser")
     page.get_by_role("button", name="Create gallery").click()

@@ -160,10 +160,13 @@ def create_app(cfg: ServiceConfig | None = None) -> FastAPI:
         description="Face recognition over HTTP: detect, represent, verify, analyze, and galleries to search. "
                     "Errors are RFC 9457 problem+json with a stable `code`; every response has an `X-Request-ID`.",
         lifespan=lifespan,
+        docs_url=None,  # /docs below serves Swagger UI from local files, never from a CDN
+        redoc_url=None,
     )  # fmt: skip
     _install_handlers(app, metrics)
     for module in (routes_infer, routes_galleries, routes_ops, routes_live):
         app.include_router(module.router)
+    _docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if cfg.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
@@ -173,6 +176,29 @@ def create_app(cfg: ServiceConfig | None = None) -> FastAPI:
                            expose_headers=["X-Request-ID", "Retry-After"])  # fmt: skip
     app.add_middleware(RequestMiddleware, cfg=cfg, metrics=metrics)
     return app
+
+
+def _docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        swagger_ui_path = None
+    if swagger_ui_path is not None:
+        app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        if swagger_ui_path is None:
+            return HTMLResponse('<!doctype html><title>faceprint API</title><p>Interactive docs need '
+                                "<code>pip install swagger-ui-bundle-v2</code>; the schema is at "
+                                '<a href="/openapi.json">/openapi.json</a>.</p>')  # fmt: skip
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="faceprint API",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")  # fmt: skip
 
 
 def _version() -> str:
