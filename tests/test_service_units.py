@@ -85,6 +85,17 @@ def test_batcher_bounded_queue_and_errors() -> None:
         b.close()
 
 
+def test_batcher_does_not_wait_when_no_other_request_is_in_progress() -> None:
+    calls: list[int] = []
+    b = MicroBatcher(_embed_rows(calls), max_batch=32, max_wait=2.0, in_flight=lambda: 1)
+    try:
+        t = time.perf_counter()
+        b.submit([np.zeros((1, 1))]).result(timeout=5)
+        assert time.perf_counter() - t < 1.0  # not the 2 s max_wait
+    finally:
+        b.close()
+
+
 def test_batcher_off_embeds_each_request_alone() -> None:
     calls: list[int] = []
     b = MicroBatcher(_embed_rows(calls), enabled=False)

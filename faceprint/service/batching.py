@@ -2,7 +2,7 @@
 
 Requests call :meth:`MicroBatcher.submit` with their crops and get a Future of their embeddings.
 One thread takes the first waiting request, then gathers more until ``max_batch`` faces or
-``max_wait`` seconds have passed, embeds them all at once and hands each request its rows.
+``max_wait`` seconds have passed (no wait when no other request is in progress), embeds them all at once and hands each request its rows.
 At most ``max_queue`` faces wait; beyond that :class:`Overloaded` is raised (→ 503 + Retry-After)
 instead of letting memory grow. With ``enabled=False`` each request embeds its own faces at once.
 """
@@ -39,8 +39,11 @@ class MicroBatcher:
         max_queue: int = 256,
         enabled: bool = True,
         metrics: Metrics | None = None,
+        in_flight: Callable[[], int] | None = None,
     ) -> None:
         self.embed, self.max_batch, self.max_wait, self.max_queue = embed, max_batch, max_wait, max_queue
+        #: requests in progress anywhere in the service: when all of them are in the batch, waiting gains nothing
+        self.in_flight = in_flight
         self.enabled, self.metrics = enabled, metrics
         self._queue: deque[tuple[list[np.ndarray], Future, float]] = deque()
         self._pending = 0
@@ -96,7 +99,7 @@ class MicroBatcher:
             while n < self.max_batch:
                 if not self._queue:
                     left = deadline - time.perf_counter()
-                    if left <= 0 or self._closed:
+                    if left <= 0 or self._closed or (self.in_flight is not None and self.in_flight() <= len(batch)):
                         break
                     self._cond.wait(left)
                     continue

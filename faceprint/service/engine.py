@@ -60,6 +60,7 @@ class Engine:
         self.batcher = MicroBatcher(
             self.pipeline.recognizer.embed, max_batch=cfg.batch_size, max_wait=cfg.batch_wait_ms / 1000.0,
             max_queue=max(cfg.queue_size * 4, cfg.batch_size), enabled=cfg.batching, metrics=metrics,
+            in_flight=lambda: self._admitted,
         )  # fmt: skip
         self.ready = threading.Event()
         self.load_error: str | None = None
