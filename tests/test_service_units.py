@@ -157,3 +157,27 @@ def test_error_mapping(exc: Exception, status: int, code: str) -> None:
     assert p is not None and p.status == status and p.code == code
     assert "/secret/path" not in p.detail  # server-side files are logged, not sent
     assert from_exception(RuntimeError("bug")) is None
+
+
+def test_engine_admits_queue_size_requests_then_503() -> None:
+    import asyncio
+
+    from faceprint.service.config import ServiceConfig
+    from faceprint.service.engine import Engine
+    from faceprint.service.metrics import service_metrics
+
+    eng = Engine(ServiceConfig(queue_size=2), service_metrics())
+
+    async def go() -> None:
+        async with eng.admit(), eng.admit():
+            assert eng.in_flight == 2
+            with pytest.raises(Overloaded) as info:
+                async with eng.admit():
+                    pass
+            assert info.value.headers["Retry-After"] == "1" and info.value.code == "overloaded"
+        assert eng.in_flight == 0
+
+    try:
+        asyncio.run(go())
+    finally:
+        eng.close()
