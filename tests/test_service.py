@@ -340,8 +340,10 @@ def test_live_websocket(server: Server, client: httpx.Client) -> None:
     websockets = pytest.importorskip("websockets.sync.client", reason="websockets not installed")
     client.post("/v1/galleries", json={"name": "live"}, headers=server.auth("admin"))
     client.post("/v1/galleries/live/faces", data={"identity": "p01"}, files={"img": photo("img2.jpg")}, headers=server.auth("write"))
-    url = server.url.replace("http://", "ws://") + f"/v1/live?key={server.keys['read']}&gallery=live"
+    url = server.url.replace("http://", "ws://") + "/v1/live"
     with websockets.connect(url, max_size=None) as ws:
+        ws.send(json.dumps({"key": server.keys["read"], "gallery": "live"}))
+        assert json.loads(ws.recv(timeout=30)) == {"ready": True, "backend": "pipeline", "gallery": "live"}
         ws.send(photo("img1.jpg"))
         reply = json.loads(ws.recv(timeout=60))
         assert reply["backend"] == "pipeline" and len(reply["faces"]) == 1
@@ -350,5 +352,9 @@ def test_live_websocket(server: Server, client: httpx.Client) -> None:
         assert json.loads(ws.recv(timeout=60))["faces"] == []
         ws.send(b"garbage")
         assert json.loads(ws.recv(timeout=60))["code"] == "bad-image"
-    with websockets.connect(server.url.replace("http://", "ws://") + "/v1/live?key=fp_00000000_x") as ws:
-        assert json.loads(ws.recv(timeout=30))["code"] == "unauthorized"
+    for hello, code in (({"key": "fp_00000000_x"}, "unauthorized"), ({}, "unauthorized"),
+                        ({"key": server.keys["read"], "gallery": "nope"}, "gallery-not-found")):  # fmt: skip
+        with websockets.connect(url) as ws:
+            ws.send(json.dumps(hello))
+            assert json.loads(ws.recv(timeout=30))["code"] == code
+    assert server.keys["read"] not in server.log.read_text(errors="replace")  # keys never reach the log

@@ -1,12 +1,18 @@
-"""``/v1/live``: a WebSocket for the camera mode. Send binary frames (JPEG/PNG); get one JSON reply each.
+"""``/v1/live``: a WebSocket for the camera mode.
 
-Browsers cannot set headers on a WebSocket, so the key comes as ``?key=`` (never logged: the access
-log writes the path only). Replies: ``{"frame", "width", "height", "faces": [{"box", "score",
-"identity", "distance", "verified"}], "ms"}`` or a problem object ``{"code", "detail", ...}``.
-One frame is processed at a time per connection: a client that sends faster waits for replies.
+The first message is text, ``{"key": "fp_...", "gallery": "NAME"}`` (both optional: anonymous
+callers where allowed, no identities without a gallery); the key travels in the message, not in the
+URL, so no access log can record it. The server answers ``{"ready": true, "backend": ...}`` or a
+problem object and closes. Then send binary frames (JPEG/PNG); each gets one JSON reply:
+``{"frame", "width", "height", "faces": [{"box", "score", "identity", "distance", "verified"}], "ms"}``,
+or a problem object ``{"code", "detail", ...}`` for a bad frame. One frame is processed at a time per
+connection: a client that sends faster waits for the replies.
 """
 
 from __future__ import annotations
+
+import asyncio
+import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -21,20 +27,28 @@ router = APIRouter(tags=["live"])
 @router.websocket("/v1/live")
 async def live(ws: WebSocket) -> None:
     st = ws.app.state.fp
+    await ws.accept()
     try:
         if not st.cfg.live:
             raise Problem("not-found", "the live endpoint is disabled on this server")
-        check(ws, ws.query_params.get("key"), "read")
-        gallery = ws.query_params.get("gallery") or None
+        try:
+            hello = json.loads(await asyncio.wait_for(ws.receive_text(), 30))
+        except (TimeoutError, ValueError, KeyError, TypeError):
+            raise Problem("invalid-request", 'send {"key": ..., "gallery": ...} as the first (text) message') from None
+        if not isinstance(hello, dict):
+            raise Problem("invalid-request", "the first message must be a JSON object")
+        check(ws, hello.get("key") or None, "read")
+        gallery = hello.get("gallery") or None
         if gallery is not None:
-            await st.galleries.describe(gallery)  # 404 now rather than at the first face
+            await st.galleries.describe(str(gallery))  # 404 now rather than at the first face
+    except WebSocketDisconnect:
+        return
     except Problem as p:
-        await ws.accept()
         await ws.send_json(p.body(context.request_id.get()))
         await ws.close(code=1008)
         return
-    await ws.accept()
     adapter = LiveAdapter(st.engine, st.galleries, gallery)
+    await ws.send_json({"ready": True, "backend": adapter.backend, "gallery": gallery})
     try:
         while True:
             data = await ws.receive_bytes()

@@ -207,10 +207,7 @@ async function startLive() {
   video.srcObject = stream;
   await video.play();
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const params = new URLSearchParams();
-  if (keyInput.value.trim()) params.set("key", keyInput.value.trim());
-  if (galleryName()) params.set("gallery", galleryName());
-  const ws = new WebSocket(`${proto}//${location.host}/v1/live?${params}`);
+  const ws = new WebSocket(`${proto}//${location.host}/v1/live`);
   const grab = document.createElement("canvas");
   live = { stream, ws, faces: [], frames: 0 };
   button.textContent = "Stop camera";
@@ -221,10 +218,12 @@ async function startLive() {
     grab.getContext("2d").drawImage(video, 0, 0);
     grab.toBlob((blob) => blob && ws.readyState === WebSocket.OPEN && ws.send(blob), "image/jpeg", 0.8);
   };
-  ws.onopen = send;
+  // the key goes in the first message, never in the URL (which servers and proxies log)
+  ws.onopen = () => ws.send(JSON.stringify({ key: keyInput.value.trim() || null, gallery: galleryName() || null }));
   ws.onmessage = (e) => {
     const msg = JSON.parse(e.data);
     if (msg.code) { showError(`${msg.title}: ${msg.detail}`); return; }
+    if (msg.ready) { send(); return; }
     live.faces = msg.faces;
     live.frames = msg.frame;
     const names = msg.faces.map((f) => f.identity || "unknown");
