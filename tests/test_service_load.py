@@ -105,4 +105,12 @@ def test_parallel_clients_equal_answers_flat_memory(server: Server) -> None:
           f"max |diff| vs single {max_diff[0]:.2e}; RSS {warm[0][1]:.0f} MB at start, max {first:.0f} MB in the first "
           f"third, {last:.0f} MB in the last third")
     assert last - first < 50, f"server memory grew {last - first:.0f} MB during the run: {rss}"
+    # how much micro-batching merged (printed, not asserted: it depends on the machine's timing; the
+    # merging itself is tested deterministically in test_service_units.py)
+    text = httpx.get(server.url + "/metrics", headers=server.auth("admin")).text
+    stat = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln.startswith("faceprint_batch_size_"))
+    count, le2 = float(stat["faceprint_batch_size_count"]), float(stat['faceprint_batch_size_bucket{le="2"}'])
+    mean = float(stat["faceprint_batch_size_sum"]) / count
+    print(f"recognizer forward passes: {count:.0f}, mean {mean:.2f} faces, {count - le2:.0f} with more than 2")
+    assert count > 0
     assert httpx.get(server.url + "/healthz").status_code == 200
