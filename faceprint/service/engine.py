@@ -55,7 +55,9 @@ class Engine:
 
         self.cfg = cfg
         # the shared pipeline of the one-call API: galleries opened with the same settings reuse its models
-        self.pipeline = get_pipeline(cfg.detector, cfg.model, cfg.align, cfg.device)
+        # called exactly as Gallery.pipeline calls it (lru_cache keys on the arguments as given)
+        args = (cfg.detector, cfg.model, cfg.align) + (() if cfg.device == "cpu" else (cfg.device,))
+        self.pipeline = get_pipeline(*args)
         self.pool = ThreadPoolExecutor(cfg.workers, thread_name_prefix="faceprint-worker")
         self.batcher = MicroBatcher(
             self.pipeline.recognizer.embed, max_batch=cfg.batch_size, max_wait=cfg.batch_wait_ms / 1000.0,
