@@ -137,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     from faceprint.search.cli import add_parsers as add_search_parsers
 
     add_search_parsers(sub)
+    from faceprint.service.cli import add_parsers as add_service_parsers
+
+    add_service_parsers(sub)
     p = sub.add_parser("models", help="the model registry", **kw)
     p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
     p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
@@ -175,6 +178,10 @@ def _run(args: argparse.Namespace) -> int:
         from faceprint.search.cli import run as run_search
 
         return run_search(args)
+    if args.cmd in ("serve", "keys"):
+        from faceprint.service.cli import run as run_service
+
+        return run_service(args)
     if args.cmd in ("evaluate", "tune"):
         from faceprint.evaluation.cli import run
 
