@@ -43,6 +43,10 @@ _LAZY = {
     "ContractError": "faceprint.errors",
     "find": "faceprint.search",
     "Gallery": "faceprint.search",
+    "stream": "faceprint.video.stream",
+    "VideoPipeline": "faceprint.video.pipeline",
+    "FrameResult": "faceprint.video.types",
+    "VideoError": "faceprint.errors",
 }
 
 __all__ = ["__version__", *_LAZY]

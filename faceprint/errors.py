@@ -96,3 +96,19 @@ class SpoofError(FaceprintError, ValueError):
         self.threshold = threshold
         where = source or "the image"
         super().__init__(f"{where}: the face looks spoofed (P(live) {score:.3f} < {threshold:.3f})")
+
+
+class VideoError(FaceprintError, ValueError):
+    """A video source (file, camera, stream URL, frame folder) cannot be opened or read."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class VideoNotFoundError(VideoError, FileNotFoundError):
+    """The video file or frame folder does not exist."""
+
+
+class VideoTimeoutError(VideoError, TimeoutError):
+    """A camera or stream URL did not answer within the timeout."""
