@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -44,10 +45,8 @@ class _Window:
         if self.ok:
             import cv2
 
-            try:
+            with contextlib.suppress(cv2.error):
                 cv2.destroyWindow(self.title)
-            except cv2.error:
-                pass
 
 
 class VideoStream:

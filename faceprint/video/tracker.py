@@ -202,7 +202,7 @@ class Tracker:
             return {}
         cost = np.full((len(tracks), len(dets_idx)), 1e6)
         for r, ti in enumerate(tracks):
-            px, py, pw, ph = self.tracks[ti].kalman.x[:4]
+            px, py = self.tracks[ti].kalman.x[:2]
             lw = self.tracks[ti].face.width  # the last seen size: the predicted one may have drifted
             for c, di in enumerate(dets_idx):
                 x1, y1, x2, y2 = dets[di].box

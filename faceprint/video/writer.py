@@ -103,8 +103,9 @@ class VideoWriter:
         self.codec = "mpeg4 (mp4v, OpenCV)"
 
     def _open_av(self, w: int, h: int) -> None:
-        import av
         from fractions import Fraction
+
+        import av
 
         container = av.open(str(self.path), "w")
         try:
