@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -307,6 +308,25 @@ def test_live_stream_drops_frames_rather_than_lag_and_ends_cleanly(slide) -> Non
     assert summary.frames_read >= 90 and summary.frames_dropped > 0
     assert summary.frames_processed == processed == summary.frames_read - summary.frames_dropped
     assert not summary.ended_early  # a live source has no length: it just ended
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed (apt-get install xvfb)")
+def test_show_opens_a_window_on_a_display(slide, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tkinter")
+    import faceprint
+
+    display = f":{100 + os.getpid() % 400}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        monkeypatch.setenv("DISPLAY", display)
+        path, _ = slide
+        s = faceprint.stream(str(path), detector=DET, show=True, max_frames=8)
+        assert sum(1 for _ in s) == 8
+        assert s.window is not None and s.window.kind in ("opencv", "tk")
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
 
 
 def _cli(*args: str, **kw) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -13,40 +12,10 @@ from faceprint.video.events import EventLog
 from faceprint.video.pipeline import VideoPipeline
 from faceprint.video.source import FrameReader, Source, open_source
 from faceprint.video.types import Event, FrameResult, StreamSummary
+from faceprint.video.window import Window
 from faceprint.video.writer import VideoWriter, annotate_frame
 
 log = logging.getLogger("faceprint")
-
-
-class _Window:
-    """A live preview window where a display exists; a no-op (with one log line) where none does."""
-
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.ok = True
-
-    def show(self, frame: Any) -> bool:
-        """Show a frame; False when the user closed the window or pressed q / Esc."""
-        if not self.ok:
-            return True
-        import cv2
-
-        try:
-            cv2.imshow(self.title, frame)
-            key = cv2.waitKey(1) & 0xFF
-        except cv2.error as exc:  # opencv-python-headless has no GUI; nor has a machine without a display
-            self.ok = False
-            log.warning("--show: no display available (%s); carrying on without a window",
-                        str(exc).strip().splitlines()[-1][:120])  # fmt: skip
-            return True
-        return key not in (ord("q"), 27)
-
-    def close(self) -> None:
-        if self.ok:
-            import cv2
-
-            with contextlib.suppress(cv2.error):
-                cv2.destroyWindow(self.title)
 
 
 class VideoStream:
@@ -74,7 +43,7 @@ class VideoStream:
         except BaseException:
             self._close_source()
             raise
-        self.window = _Window(f"faceprint: {src.name}") if show else None
+        self.window = Window(f"faceprint: {src.name}") if show else None
         self.final_events: list[Event] = []
         self.summary: StreamSummary | None = None
         self.processed = 0
