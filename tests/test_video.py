@@ -124,6 +124,18 @@ def test_cuts_start_new_tracks_with_the_right_people(gallery: Path, cuts) -> Non
     assert [e.data["identity"] for e in ended] == order
 
 
+def test_an_indexed_gallery_folder_works_as_db(work: Path, gallery: Path, cuts) -> None:
+    from faceprint.search import index
+
+    path, truth, order = cuts
+    db = work / "indexed"
+    index(str(gallery), str(db), detector=DET)  # a gallery folder (SQLite + faiss), not a photo folder
+    s, results = _run(path, db=str(db), max_frames=20)  # the first two shots
+    people = _track_people(results, truth)
+    assert [next(iter(p)) for _, p in sorted(people.items())] == order[:2]
+    assert s.summary.identities == tuple(sorted(order[:2]))
+
+
 def test_panzoom_over_a_group_keeps_every_face_and_says_unknown(work: Path, gallery: Path) -> None:
     path = panzoom_video(work / "panzoom.mp4")
     s, results = _run(path, db=str(gallery))

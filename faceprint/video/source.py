@@ -164,7 +164,7 @@ class ImageFolderSource(FrameSource):
 def _open_capture(source: int | str, name: str, live: bool, timeout: float) -> cv2.VideoCapture:
     """Open ``source`` within ``timeout`` seconds, or raise a typed error naming it."""
     params: list[int] = []
-    if live:
+    if live and not isinstance(source, int):  # FFmpeg's network timeouts; a camera driver gets the deadline below
         ms = max(1, round(timeout * 1000))
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
     box: dict[str, cv2.VideoCapture] = {}
