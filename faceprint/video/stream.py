@@ -13,7 +13,7 @@ from faceprint.video.pipeline import VideoPipeline
 from faceprint.video.source import FrameReader, Source, open_source
 from faceprint.video.types import Event, FrameResult, StreamSummary
 from faceprint.video.window import Window
-from faceprint.video.writer import VideoWriter, annotate_frame
+from faceprint.video.writer import BackgroundWriter, VideoWriter, annotate_frame
 
 log = logging.getLogger("faceprint")
 
@@ -36,7 +36,7 @@ class VideoStream:
             self.reader = FrameReader(src, every=every, max_frames=max_frames)
             self._closers.insert(0, self.reader.close)
             self.name = src.name
-            self.writer = VideoWriter(out, src.fps / every, codec=codec) if out else None
+            self.writer = BackgroundWriter(VideoWriter(out, src.fps / every, codec=codec)) if out else None
             self.log = EventLog(events) if events else None
             self.vp = pipeline or VideoPipeline(db, **options)
             self._own_vp = pipeline is None
@@ -72,13 +72,15 @@ class VideoStream:
                 self._last = r
                 if self.log is not None:
                     self.log.write(r.events)
-                if self.writer is not None or self.window is not None:
+                if self.window is not None:
                     drawn = annotate_frame(frame.pixels, r.faces)
                     if self.writer is not None:
-                        self.writer.write(drawn)
-                    if self.window is not None and not self.window.show(drawn):
+                        self.writer.put(drawn, None)
+                    if not self.window.show(drawn):
                         self.interrupted = True
                         break
+                elif self.writer is not None:
+                    self.writer.put(frame.pixels, r.faces)  # drawn and encoded in the writer's thread
                 yield r
         except KeyboardInterrupt:
             self.interrupted = True

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -155,3 +157,56 @@ class VideoWriter:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class BackgroundWriter:
+    """Annotates and encodes frames in its own thread, so encoding overlaps detection.
+
+    ``put(frame, faces)`` hands over a frame and its tracked faces (waits when 8 are queued: a file is
+    never cut short); ``close()`` writes what is queued and finishes the file. An encoder error is raised
+    by the next ``put`` or by ``close``.
+    """
+
+    def __init__(self, writer: VideoWriter) -> None:
+        self.writer = writer
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="faceprint-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+    @property
+    def codec(self) -> str | None:
+        return self.writer.codec
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue  # drain: the consumer learns of the error on its next put
+            frame, faces = item
+            try:
+                self.writer.write(frame if faces is None else annotate_frame(frame, faces))
+            except BaseException as exc:
+                self._error = exc
+
+    def put(self, frame: np.ndarray, faces: Sequence[TrackedFace] | None) -> None:
+        """Queue ``frame``; with ``faces`` it is annotated first (None: already drawn)."""
+        if self._error is not None:
+            raise self._error
+        self._q.put((frame, faces))
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        try:
+            self.writer.close()
+        finally:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
