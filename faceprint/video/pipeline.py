@@ -42,6 +42,9 @@ class VideoPipeline:
     reach the results of a later frame: ``TrackedFace.identity`` stays None until then. With
     ``background=False`` they are computed inside ``process`` (slower, deterministic).
 
+    ``index`` defaults to a frame counter and ``timestamp`` to seconds since the pipeline was made; pass
+    your own for a recorded source. ``FrameResult.to_dict()`` gives plain JSON types (for a web page).
+
     Use one VideoPipeline per video stream, from one thread at a time. A ``db`` given by location
     (image folder, gallery folder, ``postgresql://``, milvus) is opened once per calling thread.
 
