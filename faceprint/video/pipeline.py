@@ -55,6 +55,8 @@ class VideoPipeline:
         anti_spoofing: also estimate liveness per track (``spoof_suspected`` events).
         threshold: distance at or below which a gallery identity is accepted (default: the model's).
         detect_side: long side of the copy the detector sees (None: the detector's own default).
+        min_face_size: smallest face kept, in the frame's pixels (default: 20 pixels of the detector's copy,
+            so a large frame does not make a pyramid detector such as MTCNN upsample).
         embed_every: re-embed a visible track after this many frames; ``better``: or when its face
             quality beats the best embedded one by this factor.
         change_threshold: mean grey-level change (0-255, on a 32×18 thumbnail) between consecutive frames
@@ -82,7 +84,7 @@ class VideoPipeline:
         metric: str | None = None,
         threshold: float | None = None,
         detect_side: int | None = 640,
-        min_face_size: int = 20,
+        min_face_size: int | None = None,
         embed_every: int = 15,
         better: float = 1.25,
         change_threshold: float | None = 15.0,
@@ -95,7 +97,9 @@ class VideoPipeline:
             raise ConfigError(f"embed_every must be >= 1, got {embed_every}")
         if detect_side is not None and detect_side < 64:
             raise ConfigError(f"detect_side must be >= 64 pixels or None, got {detect_side}")
-        options: dict[str, Any] = {"min_face_size": min_face_size}
+        options: dict[str, Any] = {"min_face_size": min_face_size or 20}
+        self._min_face = min_face_size
+        self._fitted_for: tuple[int, int] | None = None
         if detect_side is not None:
             options["max_side"] = detect_side
         self.pipeline = pipeline or Pipeline(detector, recognizer, align=align, device=device, detector_options=options)
@@ -162,6 +166,7 @@ class VideoPipeline:
         if self._inflight is not None and self._inflight.done():
             events += self._apply(self._take(), index, stamp)
         changed = self._scene_changed(frame)
+        self._fit_min_face(frame)
         t = time.perf_counter()
         faces = self.pipeline.detector.detect(LoadedImage(frame, "<frame>"))
         t_detect = time.perf_counter() - t
@@ -201,6 +206,16 @@ class VideoPipeline:
         self._galleries.clear()
 
     # -- internals ----------------------------------------------------------------------------------
+    def _fit_min_face(self, frame: np.ndarray) -> None:
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        if self._min_face is not None or size == self._fitted_for:
+            return
+        det = self.pipeline.detector
+        side = det.max_side
+        scale = side / max(size) if side and max(size) > side else 1.0
+        det.min_face_size = max(20, round(20 / scale))
+        self._fitted_for = size
+
     def _default_split(self) -> float:
         from faceprint.verification import threshold_for
 
