@@ -125,13 +125,17 @@ class LoopSource(FrameSource):
         return f, self.i / self.fps
 
 
-def memory_run(work: Path, minutes: float, detector: str) -> None:
+def memory_run(work: Path, minutes: float, detector: str, churn: bool = False) -> None:
+    """RSS while a video loops: 5 faces at 720p that stay, or (``churn``) the cuts video: new tracks every 12 frames."""
     from faceprint.video import VideoPipeline
 
-    path = faces_video(work / "loop.mp4", 5, (1280, 720), n=100)
-    gallery = gallery_folder(work / "people_mem")
+    if churn:
+        path, what = cuts_video(work / "loop_cuts.mp4")[0], "480×360 cuts video: 3 new tracks per loop"
+    else:
+        path, what = faces_video(work / "loop.mp4", 5, (1280, 720), n=100), "1280×720, 5 faces"
+    gallery = gallery_folder(work / f"people_mem{int(churn)}")
     frames = load_frames(path)
-    print(f"\n## Memory over a looping source ({minutes:g} min, 1280×720, 5 faces, {detector}, gallery of 12 faces)\n")
+    print(f"\n## Memory over a looping source ({minutes:g} min, {what}, {detector}, gallery of 12 faces)\n")
     print("| minute | frames | tracks so far | RSS MB |")
     print("|---:|---:|---:|---:|")
     reader = FrameReader(LoopSource(frames))
@@ -156,17 +160,20 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--naive-frames", type=int, default=30)
     ap.add_argument("--detectors", default="mtcnn,yunet", help="the default and the fastest")
-    ap.add_argument("--minutes", type=float, default=2.0, help="length of the memory run (0: skip)")
+    ap.add_argument("--minutes", type=float, default=2.0, help="length of each memory run (0: skip)")
+    ap.add_argument("--only-memory", action="store_true", help="skip the speed and accuracy tables")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f} at start; opencv {cv2.__version__}")
     detectors = args.detectors.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        speed_table(work, args.frames, args.naive_frames, detectors)
-        accuracy_table(work, detectors)
+        if not args.only_memory:
+            speed_table(work, args.frames, args.naive_frames, detectors)
+            accuracy_table(work, detectors)
         if args.minutes > 0:
             memory_run(work, args.minutes, detectors[-1])
+            memory_run(work, args.minutes, detectors[-1], churn=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
