@@ -184,6 +184,26 @@ def test_object_form_attributes_liveness_and_json(gallery: Path, slide) -> None:
     json.dumps([r.to_dict() for r in results])  # plain types only
 
 
+def test_frame_folders_globs_and_patterns(work: Path, slide) -> None:
+    import faceprint
+
+    path, truth = slide
+    cap = cv2.VideoCapture(str(path))
+    folder = work / "frames"
+    folder.mkdir()
+    for i in range(12):
+        cv2.imwrite(str(folder / f"f{i:04d}.png"), cap.read()[1])
+    cap.release()
+    (folder / "notes.txt").write_text("not a frame")
+    for source in (folder, folder / "f*.png", folder / "f%04d.png"):
+        s = faceprint.stream(str(source), detector=DET, fps=10)
+        results = list(s)
+        assert [r.index for r in results] == list(range(12)), source
+        assert results[5].timestamp == pytest.approx(0.5, abs=0.01)  # 10 frames/s
+        assert (results[0].width, results[0].height) == (640, 480)
+        assert len(_track_people(results, truth)) == 2
+
+
 def test_writer_h264_and_mp4v_fallback(work: Path) -> None:
     from faceprint.video import VideoWriter
 

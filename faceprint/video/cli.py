@@ -30,7 +30,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--threshold", type=float, default=None, help="accept a gallery identity at or below this distance")
     p.add_argument("--detect-side", type=int, default=640, help="long side the detector sees (default 640)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a camera or stream (default 10)")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 25)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of a folder or pattern of frames (default 25); sets the timestamps")
     p.add_argument("--json", action="store_true", help="print events and the summary as JSON lines")
 
 

@@ -84,12 +84,15 @@ class CaptureSource(FrameSource):
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.expected_frames = count if count > 0 and not live else None
         self._t0 = time.monotonic()
+        self._counted = bool(fps)  # a rate given by the caller (e.g. for an image pattern) sets the clock
         self._n = 0
         self._failures = 0
 
     def _stamp(self) -> float:
         if self.live:
             return time.monotonic() - self._t0
+        if self._counted:
+            return self._n / self.fps
         ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
         # a demuxer without timestamps (image patterns, some AVIs) reports 0: count frames instead
         return ms / 1000.0 if ms > 0.0 or self._n == 0 else self._n / self.fps
