@@ -49,10 +49,10 @@ def cpu_s() -> float:
     return t.user + t.system
 
 
-def ours(path: Path, detector: str) -> tuple[float, float, float, int, float]:
+def ours(path: Path, detector: str, detect_every: int = 1) -> tuple[float, float, float, int, float]:
     import faceprint
 
-    s = faceprint.stream(str(path), detector=detector)
+    s = faceprint.stream(str(path), detector=detector, detect_every=detect_every)
     t0, c0 = time.perf_counter(), cpu_s()
     lat = [r.timings["total"] for r in s]
     dt, cpu = time.perf_counter() - t0, cpu_s() - c0
@@ -71,19 +71,21 @@ def naive(frames: list[np.ndarray], detector: str) -> tuple[float, float]:
     return len(frames) / (time.perf_counter() - t0), 1000 * (cpu_s() - c0) / len(frames)
 
 
-def speed_table(work: Path, n_frames: int, n_naive: int, detectors: list[str]) -> None:
+def speed_table(work: Path, n_frames: int, n_naive: int, detectors: list[str], sizes: list[tuple[int, int]],
+                faces: list[int], every: list[int]) -> None:  # fmt: skip
     print(f"\n## Speed ({n_frames} frames per video; naive loop on the first {n_naive})\n")
     print("| video | faces | detector | stream fps | process() p50 ms | p99 ms | CPU ms/frame | tracks | naive fps | "
           "naive CPU ms/frame | fps ratio | CPU ratio |")  # fmt: skip
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size in ((640, 480), (1280, 720)):
-        for n_faces in (1, 5, 20):
+    for size in sizes:
+        for n_faces in faces:
             path = faces_video(work / f"faces_{size[0]}_{n_faces}.mp4", n_faces, size, n=n_frames)
             frames = load_frames(path)[:n_naive]
-            for det in detectors:
-                fps, p50, p99, tracks, cpu = ours(path, det)
+            for det, de in ((d, e) for d in detectors for e in every):
+                fps, p50, p99, tracks, cpu = ours(path, det, de)
                 nfps, ncpu = naive(frames, det)
-                print(f"| {size[0]}×{size[1]} | {n_faces} | {det} | {fps:.1f} | {p50:.1f} | {p99:.1f} | {cpu:.0f} | "
+                label = det if de == 1 else f"{det}, detect_every={de}"
+                print(f"| {size[0]}×{size[1]} | {n_faces} | {label} | {fps:.1f} | {p50:.1f} | {p99:.1f} | {cpu:.0f} | "
                       f"{tracks} | {nfps:.1f} | {ncpu:.0f} | {fps / nfps:.1f}× | {ncpu / cpu:.1f}× |", flush=True)  # fmt: skip
 
 
@@ -161,6 +163,9 @@ def main() -> None:
     ap.add_argument("--naive-frames", type=int, default=30)
     ap.add_argument("--detectors", default="mtcnn,yunet", help="the default and the fastest")
     ap.add_argument("--minutes", type=float, default=2.0, help="length of each memory run (0: skip)")
+    ap.add_argument("--sizes", default="640x480,1280x720")
+    ap.add_argument("--faces", default="1,5,20")
+    ap.add_argument("--detect-every", default="1", help="comma-separated values to compare, e.g. 1,3")
     ap.add_argument("--only-memory", action="store_true", help="skip the speed and accuracy tables")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -169,7 +174,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if not args.only_memory:
-            speed_table(work, args.frames, args.naive_frames, detectors)
+            sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+            speed_table(work, args.frames, args.naive_frames, detectors, sizes,  # type: ignore[arg-type]
+                        [int(v) for v in args.faces.split(",")], [int(v) for v in args.detect_every.split(",")])
             accuracy_table(work, detectors)
         if args.minutes > 0:
             memory_run(work, args.minutes, detectors[-1])

@@ -145,6 +145,19 @@ def test_panzoom_over_a_group_keeps_every_face_and_says_unknown(work: Path, gall
     assert s.summary.identities == ()
 
 
+def test_detect_every_third_frame_coasts_on_the_prediction(gallery: Path, slide) -> None:
+    path, truth = slide
+    s, results = _run(path, db=str(gallery), detect_every=3)
+    people = _track_people(results, truth)
+    assert s.summary.tracks == len(people) == 2 and all(len(p) == 1 and None not in p for p in people.values()), people
+    final = {f.track_id: f.identity for f in results[-1].faces}
+    assert {next(iter(p)) for p in people.values()} == set(final.values()) == {"p03", "p10"}
+    coasted = [r for r in results if r.faces and r.timings["detect"] == 0.0]
+    assert len(coasted) > 20  # most frames skipped the detector
+    for r in coasted:  # predicted boxes still cover the right photo
+        assert all(truth.who(r.index, f.box) is not None for f in r.faces)
+
+
 def test_default_detector_and_every(work: Path, slide) -> None:
     import faceprint
 

@@ -28,6 +28,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--anti-spoofing", action="store_true", help="judge liveness per track")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--threshold", type=float, default=None, help="accept a gallery identity at or below this distance")
+    p.add_argument("--detect-every", type=int, default=1,
+                   help="run the detector on every Nth frame, Kalman prediction between (default 1)")
     p.add_argument("--detect-side", type=int, default=640, help="long side the detector sees (default 640)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a camera or stream (default 10)")
     p.add_argument("--fps", type=float, default=None, help="frame rate of a folder or pattern of frames (default 25); sets the timestamps")
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         s = stream(args.source, db=args.db, out=args.out, events=args.events, show=args.show, every=args.every,
                    max_frames=args.max_frames, timeout=args.timeout, fps=args.fps, detector=args.detector,
                    recognizer=args.model, actions=args.actions, anti_spoofing=args.anti_spoofing,
-                   threshold=args.threshold, detect_side=args.detect_side)  # fmt: skip
+                   threshold=args.threshold, detect_side=args.detect_side,
+                   detect_every=args.detect_every)  # fmt: skip
     except (VideoError, ConfigError) as exc:
         print(f"faceprint: error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ deleted after ``max_age`` frames without one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -188,6 +188,31 @@ class Tracker:
         self.tracks = keep
         visible = [t for t in self.tracks if t.confirmed and t.misses == 0]
         return visible, ended
+
+    def coast(self, frame: int, timestamp: float) -> list[Track]:
+        """Advance every track on its prediction without a detection (a frame the detector skipped).
+
+        Tracks seen at the last detection move their box and landmarks by the predicted shift; they keep
+        their hit counts, so skipped frames neither confirm nor age a track. Returns those tracks.
+        """
+        out = []
+        for t in self.tracks:
+            before = t.kalman.box
+            t.kalman.predict()
+            if t.misses or not t.confirmed:
+                continue
+            after = t.kalman.box
+            sx = (after[2] - after[0]) / max(before[2] - before[0], 1e-6)
+            sy = (after[3] - after[1]) / max(before[3] - before[1], 1e-6)
+            x1, y1 = t.face.box[0], t.face.box[1]
+            lm = None
+            if t.face.landmarks is not None:
+                lm = ((t.face.landmarks - np.array([x1, y1], np.float32)) * np.array([sx, sy], np.float32)
+                      + np.array([after[0], after[1]], np.float32)).astype(np.float32)  # fmt: skip
+            t.face = replace(t.face, box=after, landmarks=lm)
+            t.last_frame, t.last_time = frame, timestamp
+            out.append(t)
+        return out
 
     def _match_iou(self, tracks: list[int], dets_idx: list[int], dets: list[Face]) -> dict[int, int]:
         if not tracks or not dets_idx:
