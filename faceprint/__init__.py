@@ -54,6 +54,10 @@ _LAZY = {
     "Interrupted": "faceprint.errors",
     "find": "faceprint.search.find",  # the function: faceprint.search.find is also a submodule
     "Gallery": "faceprint.search",
+    "stream": "faceprint.video.stream",
+    "VideoPipeline": "faceprint.video.pipeline",
+    "FrameResult": "faceprint.video.types",
+    "VideoError": "faceprint.errors",
 }
 
 __all__ = ["__version__", *_LAZY]

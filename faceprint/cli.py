@@ -140,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     from faceprint.service.cli import add_parsers as add_service_parsers
 
     add_service_parsers(sub)
+    from faceprint.video.cli import add_parsers as add_video_parsers
+
+    add_video_parsers(sub)
     p = sub.add_parser("models", help="the model registry", **kw)
     p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
     p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
@@ -182,6 +185,10 @@ def _run(args: argparse.Namespace) -> int:
         from faceprint.service.cli import run as run_service
 
         return run_service(args)
+    if args.cmd == "stream":
+        from faceprint.video.cli import run as run_stream
+
+        return run_stream(args)
     if args.cmd in ("evaluate", "tune"):
         from faceprint.evaluation.cli import run
 

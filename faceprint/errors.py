@@ -108,3 +108,19 @@ class Interrupted(KeyboardInterrupt):
 
 class EmptyGalleryError(FaceprintError, LookupError):
     """A search was asked of a gallery that holds no faces."""
+
+
+class VideoError(FaceprintError, ValueError):
+    """A video source (file, camera, stream URL, frame folder) cannot be opened or read."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class VideoNotFoundError(VideoError, FileNotFoundError):
+    """The video file or frame folder does not exist."""
+
+
+class VideoTimeoutError(VideoError, TimeoutError):
+    """A camera or stream URL did not answer within the timeout."""
