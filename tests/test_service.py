@@ -4,6 +4,7 @@ every bad input's status and problem body, keys and scopes, and the server still
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import struct
@@ -343,11 +344,19 @@ def test_live_websocket(server: Server, client: httpx.Client) -> None:
     url = server.url.replace("http://", "ws://") + "/v1/live"
     with websockets.connect(url, max_size=None) as ws:
         ws.send(json.dumps({"key": server.keys["read"], "gallery": "live"}))
-        assert json.loads(ws.recv(timeout=30)) == {"ready": True, "backend": "pipeline", "gallery": "live"}
+        backend = "pipeline" if importlib.util.find_spec("scipy") is None else "video"
+        assert json.loads(ws.recv(timeout=30)) == {"ready": True, "backend": backend, "gallery": "live"}
+        if backend == "video":  # a track is shown once it is confirmed: seen in two frames
+            ws.send(photo("img1.jpg"))
+            assert json.loads(ws.recv(timeout=60))["backend"] == backend
         ws.send(photo("img1.jpg"))
         reply = json.loads(ws.recv(timeout=60))
-        assert reply["backend"] == "pipeline" and len(reply["faces"]) == 1
+        assert reply["backend"] == backend and len(reply["faces"]) == 1
         assert reply["faces"][0]["identity"] == "p01" and reply["faces"][0]["verified"] is True
+        if backend == "video":  # the same face in the next frame keeps its track
+            ws.send(photo("img1.jpg"))
+            again = json.loads(ws.recv(timeout=60))
+            assert again["faces"][0]["track_id"] == reply["faces"][0]["track_id"]
         ws.send(blank_png())
         assert json.loads(ws.recv(timeout=60))["faces"] == []
         ws.send(b"garbage")

@@ -49,6 +49,10 @@ class Galleries:
             raise Problem("invalid-option", f"gallery name {name!r}: use 1-40 of a-z, 0-9 and _, starting with a letter")
         return f"{db}#{name}" if _is_url(db) else str(Path(db) / name)
 
+    def location(self, name: str) -> str:
+        """Where gallery ``name`` is stored (a folder or ``postgresql://...#name``), for opening it elsewhere."""
+        return self._location(name)
+
     # -- catalogue (meta thread) -----------------------------------------------------------------
     def _names(self) -> list[str]:
         db = self._require_db()

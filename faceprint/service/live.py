@@ -1,9 +1,10 @@
 """The live-camera adapter: one frame (JPEG/PNG bytes) in, per-face boxes and identities out.
 
-Backend today: per-frame detection + recognition through the service's :class:`faceprint.Pipeline`
-(the worker pool and the micro-batcher), each face searched in a gallery when one is named. The
-real-time video pipeline (``faceprint.video``, tracking and per-track embedding memory) was not in
-this branch; it replaces :meth:`LiveAdapter.process` at merge, keeping the same output.
+Backend ``video`` (when ``faceprint[video]`` is installed): one :class:`faceprint.video.VideoPipeline`
+per connection, on the service's loaded Pipeline, so faces keep a ``track_id`` across frames and each
+track is identified from its own embeddings (not re-embedded every frame). Without it, backend
+``pipeline``: per-frame detection + recognition through the service's :class:`faceprint.Pipeline` (the
+worker pool and the micro-batcher), each face searched in the named gallery. Same output either way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,26 @@ class LiveAdapter:
     def __init__(self, engine: Engine, galleries: Galleries, gallery: str | None = None) -> None:
         self.engine, self.galleries, self.gallery = engine, galleries, gallery
         self.frames = 0
+        self._video: Any = None
+        try:
+            from faceprint.video import VideoPipeline
+        except ImportError:  # faceprint[video] (scipy, av) not installed: per-frame pipeline
+            return
+        # a location, not the service's open Gallery: an embedded gallery's SQLite handle is tied to its thread
+        db = galleries.location(gallery) if gallery else None
+        self._video = VideoPipeline(db=db, pipeline=engine.pipeline, background=False)
+        self.backend = "video"
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.close()
+
+    def _track(self, data: bytes) -> dict[str, Any]:
+        img = self.engine.load_image("frame", data)
+        try:
+            return self._video.process(img.pixels).to_dict()
+        except FaceprintError as exc:
+            raise named("frame", exc) from None
 
     def _prepare(self, data: bytes) -> Prepared:
         img = self.engine.load_image("frame", data)
@@ -35,6 +56,11 @@ class LiveAdapter:
 
     async def process(self, data: bytes) -> dict[str, Any]:
         t0 = time.perf_counter()
+        if self._video is not None:
+            # one frame at a time per connection (the route awaits each reply), so the pipeline sees one thread at a time
+            reply = await self.engine.call(self._track, data)
+            self.frames += 1
+            return {**reply, "frame": self.frames, "backend": self.backend, "ms": (time.perf_counter() - t0) * 1000}
         prep = await self.engine.call(self._prepare, data)
         out: list[dict[str, Any]] = [{"box": list(f.box), "score": f.score} for f in prep.faces]
         if prep.crops and self.gallery:

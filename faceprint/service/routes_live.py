@@ -4,7 +4,8 @@ The first message is text, ``{"key": "fp_...", "gallery": "NAME"}`` (both option
 callers where allowed, no identities without a gallery); the key travels in the message, not in the
 URL, so no access log can record it. The server answers ``{"ready": true, "backend": ...}`` or a
 problem object and closes. Then send binary frames (JPEG/PNG); each gets one JSON reply:
-``{"frame", "width", "height", "faces": [{"box", "score", "identity", "distance", "verified"}], "ms"}``,
+``{"frame", "width", "height", "faces": [{"box", "score", "identity", "distance", "verified"}], "ms"}``
+(backend ``video`` adds each face's ``track_id`` and the frame's track ``events``),
 or a problem object ``{"code", "detail", ...}`` for a bad frame. One frame is processed at a time per
 connection: a client that sends faster waits for the replies.
 """
@@ -64,3 +65,5 @@ async def live(ws: WebSocket) -> None:
             await ws.send_json(reply)
     except WebSocketDisconnect:
         return
+    finally:
+        adapter.close()
