@@ -97,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
     p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
     p.add_argument("--all", action="store_true", help="download: every model")
+    p.add_argument("--task", default=None,
+                   help="download: every model of a registry task (age, detector, ...); 'analysis': what analyze uses by default")
     p.add_argument("--json", action="store_true")
     return ap
 
@@ -197,21 +199,42 @@ def _named_specs(names: Sequence[str]) -> list[Any]:
     return [find(n) for n in names] if names else specs()
 
 
+def _task_specs(task: str) -> list[Any]:
+    from faceprint.registry import get, specs
+
+    if task == "analysis":  # the models a default `faceprint analyze` runs
+        from faceprint.analysis.analyze import DEFAULT_ACTIONS, DEFAULT_MODELS
+
+        return [get(DEFAULT_MODELS[a], a) for a in DEFAULT_ACTIONS]
+    found = specs(task)
+    if not found:
+        raise ConfigError(f"no model has task {task!r}; tasks: analysis, {', '.join(sorted({s.task for s in specs()}))}")
+    return found
+
+
 def _models(args: argparse.Namespace) -> int:
     from faceprint import weights
+    from faceprint.errors import WeightsMissingError
     from faceprint.registry import specs
 
     if args.action == "download":
-        if not args.names and not args.all:
-            raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all")
-        rows, by_hand = [], 0
-        for s in _named_specs([] if args.all else args.names):
+        if not args.names and not args.all and not args.task:
+            raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all or --task")
+        rows, by_hand, missing = [], 0, []
+        chosen = _task_specs(args.task) if args.task else []
+        for s in chosen + (_named_specs([] if args.all else args.names) if args.all or args.names else []):
             for wf in s.files:
                 if not wf.url and weights.find_local(wf) is None and args.all:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
                     continue
-                rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=not args.json))})
+                try:
+                    rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=not args.json))})
+                except WeightsMissingError as exc:  # go on: name every missing file at once
+                    if str(exc) not in missing:
+                        missing.append(str(exc))
+        if missing:
+            raise WeightsMissingError(f"{len(missing)} file(s) could not be fetched:\n" + "\n".join(missing))
         text = [f"{r['model']:<18} {r['file']:<48} {r['path'] or 'fetch by hand: ' + str(r['fetch_by_hand'])}" for r in rows]
         if by_hand:
             text.append(f"{by_hand} file(s) have no direct download: put them in {weights.cache_dir()}")

