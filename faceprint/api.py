@@ -9,7 +9,7 @@ from typing import Any
 
 from faceprint.image import ImageInput, iter_images
 from faceprint.pipeline import Pipeline
-from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
+from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
 
 DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_MODEL = "dlib"
@@ -97,14 +97,26 @@ def extract_faces(
     enforce_detection: bool = True,
     rgb: bool = False,
     anti_spoofing: bool = False,
+    landmarks: str | None = None,
 ) -> list[ExtractedFace]:
     """Boxes, landmarks and aligned crops (sized for ``model``) of the faces in ``img``.
 
-    ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``.
+    ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``; ``landmarks="68"``
+    or ``"468"`` adds dense landmarks with head pose. Every face carries a ``quality`` score.
     """
     return get_pipeline(detector, model, align).extract_faces(
-        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing
-    )
+        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing,
+        landmarks=landmarks,
+    )  # fmt: skip
+
+
+def landmarks(
+    img: ImageInput, *, model: str = "68", detector: str = DEFAULT_DETECTOR, faces: str = "all",
+    enforce_detection: bool = True, rgb: bool = False,
+) -> list[FaceLandmarks]:  # fmt: skip
+    """Dense landmarks of every face: ``model`` "68" (face-api, iBUG layout) or "468" (MediaPipe
+    FaceMesh), each with (yaw, pitch, roll) head pose in degrees."""
+    return get_pipeline(detector).landmarks(img, model=model, faces=faces, enforce_detection=enforce_detection, rgb=rgb)
 
 
 def analyze(

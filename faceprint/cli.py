@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-faces", type=int, default=None, help="keep at most this many, best first")
     p.add_argument("--expand", type=float, default=0.0, help="grow each box by this fraction per side")
     p.add_argument("--max-side", type=int, default=None, help="detect on a copy with this long side (default: per detector)")
+    p.add_argument("--landmarks", default=None, help="also dense landmarks + head pose: 68 (face-api) or 468 (FaceMesh)")
     p.add_argument("--json", action="store_true")
     for name, helptext in (
         ("evaluate", "accuracy figures on labelled pairs"),
@@ -184,12 +185,24 @@ def _detect(args: argparse.Namespace) -> int:
     for i, f in enumerate(faces):
         x1, y1, x2, y2 = f.box
         lines.append(f"  face {i}: box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  score {f.score:.3f}")
-    if args.out:
-        from faceprint.draw import save_annotated
+    dense = []
+    if args.landmarks:
+        from faceprint.landmarkers.stage import LandmarkStage
 
-        save_annotated(img.pixels, faces, args.out)
+        dense = LandmarkStage().run(img.pixels, faces, args.landmarks, img.source)
+        for i, d in enumerate(dense):
+            yaw, pitch, roll = d.pose or (float("nan"),) * 3
+            lines.append(f"  face {i}: {len(d.points)} points ({d.model}), yaw {yaw:.0f} pitch {pitch:.0f} roll {roll:.0f}")
+    if args.out:
+        from faceprint.draw import draw_points, save_annotated
+
+        pixels = draw_points(img.pixels, [d.points for d in dense]) if dense else img.pixels
+        save_annotated(pixels, faces, args.out)
         lines.append(f"annotated image written to {args.out}")
-    _emit(args, [f.to_dict() for f in faces], "\n".join(lines))
+    rows = [f.to_dict() for f in faces]
+    for row, d in zip(rows, dense):
+        row["dense_landmarks"] = {k: v for k, v in d.to_dict().items() if k != "face"}
+    _emit(args, rows, "\n".join(lines))
     return 0
 
 

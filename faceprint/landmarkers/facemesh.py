@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from faceprint.landmarks.base import Box, LandmarkModel
+from faceprint.landmarkers.base import Box, LandmarkModel
 
 SIZE = 192
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from faceprint.analysis.faceapi import load_faceapi_session
 from faceprint.faceapi_nets import INPUT, square_crop
-from faceprint.landmarks.base import Box, LandmarkModel
+from faceprint.landmarkers.base import Box, LandmarkModel
 
 
 class FaceApi68(LandmarkModel):

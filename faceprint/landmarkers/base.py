@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -13,23 +11,6 @@ from faceprint.registry import ModelSpec
 from faceprint.runtime import BatchModel
 
 Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True, slots=True)
-class FaceLandmarks:
-    """Dense landmarks of one face: ``points`` (K, 2) float32 image pixels, in the model's layout."""
-
-    box: Box
-    points: np.ndarray
-    model: str
-    #: (yaw, pitch, roll) in degrees from :func:`faceprint.landmarks.pose.head_pose`, when computed
-    pose: tuple[float, float, float] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"box": list(self.box), "model": self.model, "points": self.points.tolist()}
-        if self.pose is not None:
-            out["pose"] = dict(zip(("yaw", "pitch", "roll"), self.pose))
-        return out
 
 
 class LandmarkModel(BatchModel):
