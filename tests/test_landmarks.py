@@ -140,6 +140,19 @@ def test_represent_min_quality() -> None:
 
 
 @needs_faces
+def test_index_min_quality(tmp_path: Path) -> None:
+    import shutil
+
+    from faceprint.search import index
+
+    photos = tmp_path / "photos" / "p01"
+    photos.mkdir(parents=True)
+    shutil.copy(COUPLE, photos / "a.jpg")
+    assert index(tmp_path / "photos", tmp_path / "db1", faces="all", min_quality=1.01).faces == 0
+    assert index(tmp_path / "photos", tmp_path / "db2", faces="all", min_quality=0.0).faces == 2
+
+
+@needs_faces
 @needs_weights
 def test_cli_detect_draws_dense_landmarks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import cv2
