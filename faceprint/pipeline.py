@@ -28,6 +28,7 @@ from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import ImageInput, LoadedImage, load_image
 from faceprint.landmarkers.stage import LandmarkStage
+from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
@@ -56,6 +57,8 @@ class Pipeline:
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
+        normalize: None (default) or "mask": crop each aligned face to its outline from dense
+            landmarks (``normalize_landmarks`` "68" or "468"), background filled black.
     """
 
     def __init__(
@@ -68,9 +71,13 @@ class Pipeline:
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
         analysis_models: dict[str, Any] | None = None,
+        normalize: str | None = None,
+        normalize_landmarks: str = "68",
     ) -> None:
         if align not in ALIGN_MODES:
             raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
+        self.normalize = check_normalize(normalize, align)
+        self.normalize_landmarks = normalize_landmarks  # "68" or "468": the outline normalize="mask" uses
         det_options = dict(detector_options or {})
         self.detector = create_detector(detector, device=det_options.pop("device", device), **det_options)
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
@@ -123,7 +130,11 @@ class Pipeline:
         if self.align == "eye_line":
             return out_faces, [eye_line(img.pixels, f, template.size) for f in out_faces]
         points = shapes if template.scheme == "dlib5" else [f.landmarks for f in out_faces]
-        return out_faces, [align_face(img.pixels, p, template) for p in points]
+        crops = [align_face(img.pixels, p, template) for p in points]
+        if self.normalize == "mask":  # stage 2.5: keep the face inside its dense-landmark outline
+            dense = self.landmarker.run(img.pixels, out_faces, self.normalize_landmarks, pose=False)
+            crops = mask_crops(crops, points, [d.points for d in dense], template)
+        return out_faces, crops
 
     def extract_faces(
         self,

@@ -83,7 +83,7 @@ def specs() -> tuple[ModelSpec, ...]:
             aliases=("68", "faceapi", "face-api", "face_landmark_68_model", "landmarks68"), license=_LICENSE,
             source=_SOURCE + ", face_landmark_68_model (FaceFeatureExtractor + fc); iBUG 68-point layout,"
                              " training data not disclosed",
-            input_size=(112, 112), color="RGB", options={"points": 68, "margin": 0.0},
+            input_size=(112, 112), color="RGB", options={"points": 68, "margin": 0.1},
         ),
         ModelSpec(
             name="facemesh", task="landmarks", implementation="faceprint.landmarkers.facemesh:FaceMesh",

@@ -165,3 +165,34 @@ def test_cli_detect_draws_dense_landmarks(tmp_path: Path, capsys: pytest.Capture
     assert len(data) == 2 and len(data[0]["dense_landmarks"]["points"]) == 468
     drawn, orig = cv2.imread(str(out)), cv2.imread(str(COUPLE))
     assert drawn.shape == orig.shape and (drawn != orig).any()
+
+
+def test_mask_crop_and_checks() -> None:
+    from faceprint.errors import ConfigError
+    from faceprint.normalize import check_normalize, mask_crop
+
+    crop = np.full((50, 50, 3), 200, np.uint8)
+    out = mask_crop(crop, np.array([[10, 10], [40, 10], [40, 40], [10, 40], [25, 25]], np.float64))
+    assert out[25, 25].tolist() == [200] * 3 and out[2, 2].tolist() == [0] * 3 and out[45, 45].sum() == 0
+    assert check_normalize(None, "template") is None and check_normalize("none", "template") is None
+    with pytest.raises(ConfigError, match="unknown normalize"):
+        check_normalize("blur", "template")
+    with pytest.raises(ConfigError, match="align='template'"):
+        check_normalize("mask", "none")
+
+
+@needs_faces
+@needs_weights
+@pytest.mark.parametrize("points", ["68", "468"])
+def test_pipeline_mask_blacks_out_the_background(points: str) -> None:
+    from faceprint import Pipeline
+
+    plain = Pipeline("mtcnn", "dlib").extract_faces(COUPLE)
+    masked = Pipeline("mtcnn", "dlib", normalize="mask", normalize_landmarks=points).extract_faces(COUPLE)
+    for p, m in zip(plain, masked):
+        h, w = m.crop.shape[:2]
+        assert m.crop[:4, :4].sum() == 0 and m.crop[-4:, -4:].sum() == 0  # corners: background
+        assert p.crop[:4, :4].sum() > 0
+        centre = (slice(h // 2 - 10, h // 2 + 10), slice(w // 2 - 10, w // 2 + 10))
+        np.testing.assert_array_equal(m.crop[centre], p.crop[centre])  # the face itself is untouched
+        assert 0.35 < (m.crop.sum(2) > 0).mean() < 0.9
