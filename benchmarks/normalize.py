@@ -44,12 +44,12 @@ def main() -> None:
     os.environ.setdefault("FACEPRINT_WEIGHTS_PATH", str(shared / "weights"))
     os.environ.setdefault("FACEPRINT_OFFLINE", "1")
     from faceprint import Pipeline
+    from faceprint.evaluation.pairs import read_pairs
 
     ident = shared / "faces" / "identities"
     lists = {}
     for name in ("master.csv", "face-recognition-pivot.csv"):
-        with open(ident / name, newline="", encoding="utf-8") as f:
-            lists[name] = [(ident / r["file_x"], ident / r["file_y"], r["Decision"].strip() == "Yes") for r in csv.DictReader(f)]
+        lists[name] = [(p.img1, p.img2, p.same) for p in read_pairs(ident / name, ident)]
     orl = shared / "faces" / "orl"
     with open(orl / "labels.csv", newline="", encoding="utf-8") as f:
         orl_rows = [(orl / r["file"], r["subject"]) for r in csv.DictReader(f)]
