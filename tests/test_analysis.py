@@ -287,12 +287,12 @@ def test_emotion_accuracy_on_fer_subset(pipe) -> None:
     pred = [r[0].emotion for r in results]
     probs = np.array([[r[0].emotion_probabilities[k] for k in EMOTION_LABELS] for r in results])
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-4)
-    assert results[0][0].age is None and results[0][0].models == {"emotion": "emotion_ensemble"}
+    assert results[0][0].age is None and results[0][0].models == {"emotion": "faceapi_expression"}
     acc = np.mean([p == r["emotion"] for p, r in zip(pred, rows)])
     happy = np.mean([p == "happy" for p, r in zip(pred, rows) if r["emotion"] == "happy"])
-    # default (mini-Xception x face-api geometric mean) measured 0.548 on all 633 (happy 0.76); chance is 0.14
-    assert acc >= 0.51, acc
-    assert happy >= 0.70, happy
+    # default (face-api expression net) measured 0.536 on all 633 (happy 0.74); chance is 0.14
+    assert acc >= 0.50, acc
+    assert happy >= 0.66, happy
 
 
 @_needs(AGE_GENDER)

@@ -144,3 +144,19 @@ def test_offline_fails_at_once_naming_file_package_and_place(monkeypatch: pytest
     msg = str(exc.value)
     assert "faceapi/age_gender_model.bin" in msg and "npm:@vladmandic/face-api@1.7.15" in msg
     assert "package/model/age_gender_model.bin" in msg and "Put it at" in msg and wf.sha256 in msg
+
+
+def test_models_download_task_analysis(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from faceprint.cli import main
+
+    monkeypatch.setenv("FACEPRINT_OFFLINE", "1")
+    monkeypatch.setenv("FACEPRINT_WEIGHTS_PATH", "/nonexistent")
+    t = time.perf_counter()
+    assert main(["models", "download", "--task", "analysis"]) == 1
+    assert time.perf_counter() - t < 5.0
+    err = capsys.readouterr().err
+    # every missing file named at once, each with its package member and where to put it
+    for name in ("faceapi/age_gender_model.bin", "faceapi/face_expression_model-weights_manifest.json"):
+        assert name in err
+    assert "npm:@vladmandic/face-api@1.7.15" in err and err.count("Put it at") == 4
+    assert main(["models", "download", "--task", "nope"]) == 2

@@ -63,7 +63,9 @@ def test_registry_entries_point_into_the_npm_tarball() -> None:
     from faceprint.analysis.analyze import DEFAULT_MODELS
     from faceprint.registry import get
 
-    assert (DEFAULT_MODELS["age"], DEFAULT_MODELS["gender"]) == ("faceapi_age", "faceapi_gender")
+    # the defaults need only the base install (ONNX Runtime) and files from a registry package
+    assert (DEFAULT_MODELS["age"], DEFAULT_MODELS["gender"], DEFAULT_MODELS["emotion"]) == (
+        "faceapi_age", "faceapi_gender", "faceapi_expression")
     for name, task in (("faceapi_age", "age"), ("faceapi_gender", "gender"), ("faceapi_expression", "emotion")):
         for wf in get(name, task).files:
             assert wf.archive == "npm:@vladmandic/face-api@1.7.15" and wf.member.startswith("package/model/")

@@ -19,12 +19,13 @@ log = logging.getLogger("faceprint")
 ACTIONS = ("age", "gender", "emotion", "race")
 #: race is left out: its only model (deepface's) has no offline copy, so asking for it is explicit
 DEFAULT_ACTIONS = ("age", "gender", "emotion")
-#: chosen on the fixtures (docs/analysis.md): face-api's age/gender net; for emotion the geometric
-#: mean of mini-Xception and face-api's expression net. Their files come from npm/PyPI packages.
+#: chosen on the fixtures (docs/analysis.md): face-api's nets, which need only the base install
+#: (ONNX Runtime) and whose files come from the npm registry. "emotion_ensemble" (with mini-Xception,
+#: needs faceprint[analysis]: torch, h5py) measured 1.2 points higher, within the fixtures' noise.
 DEFAULT_MODELS = {
     "age": "faceapi_age",
     "gender": "faceapi_gender",
-    "emotion": "emotion_ensemble",
+    "emotion": "faceapi_expression",
     "race": "deepface_race",
     "antispoof": "minifasnet",
 }
