@@ -56,10 +56,13 @@ def represent(
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
+    min_quality: float | None = None,
 ) -> list[Representation]:
-    """One embedding per face (the largest face by default; ``faces="all"`` for every face)."""
+    """One embedding per face (the largest face by default; ``faces="all"`` for every face).
+
+    ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
     return get_pipeline(detector, model, align).represent(
-        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb
+        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, min_quality=min_quality
     )
 
 

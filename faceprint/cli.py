@@ -237,7 +237,7 @@ def _models(args: argparse.Namespace) -> int:
         chosen = _task_specs(args.task) if args.task else []
         for s in chosen + (_named_specs([] if args.all else args.names) if args.all or args.names else []):
             for wf in s.files:
-                if not wf.url and weights.find_local(wf) is None and args.all:
+                if not (wf.url or wf.archive) and weights.find_local(wf) is None and args.all:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
                     continue

@@ -137,6 +137,9 @@ def test_represent_min_quality() -> None:
     pipe = Pipeline("mtcnn", "dlib")
     assert len(pipe.represent(COUPLE, faces="all", min_quality=0.0)) == 2
     assert pipe.represent(COUPLE, faces="all", min_quality=1.01) == []
+    import faceprint
+
+    assert faceprint.represent(COUPLE, faces="all", min_quality=1.01) == []
 
 
 @needs_faces
