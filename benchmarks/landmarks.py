@@ -1,6 +1,7 @@
 """Dense landmarks vs dlib's 68-point predictor on the shared fixtures, and head pose on a yaw sweep.
 
 Usage: python benchmarks/landmarks.py [--shared ../shared] [--limit N] [--detector mtcnn] [--margins 0,0.1]
+       [--pose-subjects s25,s1]
 
 Each image's largest face (MTCNN) goes to dlib's ``shape_predictor_68_face_landmarks`` (the
 reference), face-api's 68-point net and MediaPipe FaceMesh. Error: mean point distance divided by
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="evenly spaced subset per folder")
     ap.add_argument("--detector", default="mtcnn")
     ap.add_argument("--margins", default="0,0.1", help="face-api 68 box margins to compare")
+    ap.add_argument("--pose-subjects", default="s25,s1", help="ORL subjects for the yaw sweep")
     args = ap.parse_args()
     shared = Path(args.shared)
     os.environ.setdefault("FACEPRINT_WEIGHTS_PATH", str(shared / "weights"))
@@ -100,6 +102,16 @@ def main() -> None:
         ms = (time.perf_counter() - t) * 1000 / len(items)
         e9 = [nme(p, r, sub_mesh, sub68) for p, (_, _, r) in zip(preds, items)]
         rows.append((f"facemesh (ROI {scale:g}x box, eye-line rotation)", float("nan"), float("nan"), np.mean(e9), ms))
+    # yaw sweep: ORL subjects' 10 photos sorted by FaceMesh yaw, both models' yaw side by side (check by eye)
+    orl = shared / "faces" / "orl"
+    for subject in args.pose_subjects.split(","):
+        yaws = []
+        for i in range(1, 11):
+            r68 = pipe.landmarks(orl / subject / f"{i}.png", model="68", faces="largest", enforce_detection=False)
+            r468 = pipe.landmarks(orl / subject / f"{i}.png", model="468", faces="largest", enforce_detection=False)
+            yaws.append((r468[0].pose[0] if r468 else float("nan"), r68[0].pose[0] if r68 else float("nan"), i))
+        print(f"ORL {subject}, sorted by yaw (image: 68-pt / 468-pt yaw, degrees): "
+              + ", ".join(f"{i}.png {a:.0f}/{b:.0f}" for b, a, i in sorted(yaws)))  # fmt: skip
     print()
     print("| model | 68-pt error, mean % | median % | 9 shared points, mean % | ms/face |")
     print("|---|---:|---:|---:|---:|")

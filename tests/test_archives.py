@@ -160,3 +160,21 @@ def test_models_download_task_analysis(monkeypatch: pytest.MonkeyPatch, capsys: 
         assert name in err
     assert "npm:@vladmandic/face-api@1.7.15" in err and err.count("Put it at") == 4
     assert main(["models", "download", "--task", "nope"]) == 2
+
+
+def test_analyze_offline_names_every_missing_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from faceprint.analysis.analyze import Analyzer
+    from faceprint.types import Face
+
+    monkeypatch.setenv("FACEPRINT_OFFLINE", "1")
+    monkeypatch.setenv("FACEPRINT_WEIGHTS_PATH", "/nonexistent")
+    img = np.zeros((64, 64, 3), np.uint8)
+    t = time.perf_counter()
+    with pytest.raises(WeightsMissingError) as exc:
+        Analyzer().analyze([(img, Face((0, 0, 64, 64), 1.0), "x")])
+    assert time.perf_counter() - t < 2.0
+    msg = str(exc.value)
+    assert msg.startswith("4 weight files are missing") and msg.count("Put it at") == 4
+    assert "face_expression_model.bin" in msg and "age_gender_model-weights_manifest.json" in msg
