@@ -109,3 +109,19 @@ def test_expression_and_ensemble_on_fer_subset() -> None:
         acc = (p.argmax(1) == y).mean()
         # measured on all 633: faceapi 0.536, geometric-mean ensemble 0.548
         assert acc >= floor, (name, acc)
+
+
+@needs_weights
+def test_graph_builder_names_the_file_for_a_missing_or_misshaped_tensor() -> None:
+    from faceprint.errors import WeightsFormatError
+    from faceprint.faceapi_nets import build_onnx
+    from faceprint.tfjs import load_weights
+
+    manifest = FACEAPI / "face_expression_model-weights_manifest.json"
+    w = load_weights(manifest)
+    short = {k: v for k, v in w.items() if k != "dense2/conv1/bias"}
+    with pytest.raises(WeightsFormatError, match=r"face_expression_model-weights_manifest\.json.*'dense2/conv1/bias'"):
+        build_onnx("expression", short, manifest)
+    bad = {**w, "fc/weights": w["fc/weights"][:, :5]}
+    with pytest.raises(WeightsFormatError, match=r"'fc/weights' has shape \(256, 5\), expected \(256, 7\)"):
+        build_onnx("expression", bad, manifest)
