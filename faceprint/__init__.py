@@ -43,7 +43,7 @@ _LAZY = {
     "ModelNotFoundError": "faceprint.errors",
     "ConfigError": "faceprint.errors",
     "ContractError": "faceprint.errors",
-    "find": "faceprint.search",
+    "find": "faceprint.search.find",  # the function; "faceprint.search".find may be shadowed by its submodule
     "Gallery": "faceprint.search",
 }
 

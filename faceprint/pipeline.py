@@ -27,7 +27,7 @@ from faceprint.analysis.analyze import Analyzer
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import ImageInput, LoadedImage, load_image
-from faceprint.landmarkers.stage import LandmarkStage
+from faceprint.landmarkers.stage import FaceLandmarks, LandmarkStage
 from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
@@ -164,7 +164,7 @@ class Pipeline:
                 for f, c, d in zip(found, crops, dense)]  # fmt: skip
 
     def landmarks(self, image: ImageInput, *, model: str = "68", faces: str = "all", enforce_detection: bool = True,
-                  rgb: bool = False) -> list:  # fmt: skip
+                  rgb: bool = False) -> list[FaceLandmarks]:  # fmt: skip
         """Dense landmarks (:class:`~faceprint.types.FaceLandmarks`, with head pose) of the detected faces."""
         img = load_image(image, rgb=rgb)
         return self.landmarker.run(img.pixels, self._faces(img, faces, enforce_detection), model, img.source)
