@@ -15,6 +15,7 @@ import argparse
 import csv
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -89,15 +90,21 @@ def main() -> None:
         img = load_image(folder / r["file"])
         items.append((img.pixels, (0.0, 0.0, float(img.width), float(img.height))))
     y = np.array([EMOTION_LABELS.index(r["emotion"]) for r in rows])
-    out, ms = _run(models("emotion"), items)
-    pred = out.argmax(1)
-    table.append(
-        ("FER-2013 PublicTest subset", "fer_mini_xception", f"accuracy (n={len(y)})", f"{(pred == y).mean():.3f}", ms)
-    )
-    per_class = ", ".join(
-        f"{lab} {(pred[y == i] == i).mean():.2f}" for i, lab in enumerate(EMOTION_LABELS) if (y == i).any()
-    )
-    print(f"emotion per-class accuracy: {per_class}")
+    from faceprint.registry import get
+
+    for name in ("fer_mini_xception", "faceapi_expression", "emotion_ensemble"):
+        spec = get(name, "emotion")
+        for combine in ("mean", "geometric") if name == "emotion_ensemble" else (None,):
+            if combine:
+                spec = replace(spec, options={**spec.options, "combine": combine})
+            out, ms = _run(spec.load_class()(spec), items)
+            pred = out.argmax(1)
+            label = f"{name} ({combine})" if combine else name
+            table.append(("FER-2013 PublicTest subset", label, f"accuracy (n={len(y)})", f"{(pred == y).mean():.3f}", ms))
+            per_class = ", ".join(
+                f"{lab} {(pred[y == i] == i).mean():.2f}" for i, lab in enumerate(EMOTION_LABELS) if (y == i).any()
+            )
+            print(f"emotion per-class accuracy, {label}: {per_class}")
 
     # age / gender
     folder = shared / "faces" / "age_gender"
@@ -110,17 +117,15 @@ def main() -> None:
     print(
         f"UTKFace: {args.detector} found no face in {missed}/{len(rows)} crops (whole crop used), {det_ms:.0f} ms/image"
     )
-    from faceprint.registry import get
-
     for label, its in (("detector box", det_items), ("whole crop", whole)):
-        for name in ("ssrnet_age_imdb", "ssrnet_age_wiki"):
+        for name in ("faceapi_age", "ssrnet_age_imdb", "ssrnet_age_wiki"):
             spec = get(name, "age")
             out, ms = _run(spec.load_class()(spec), its)
             mae = age_mae_by_bin(out[:, 0], ages)
             table.append((f"UTKFace ({label})", name, f"age MAE (n={len(ages)})", f"{mae['all']:.2f}", ms))
             if label == "detector box":
                 print(f"{name} MAE by bin: " + ", ".join(f"{k} {v:.1f}" for k, v in mae.items()))
-        for name in ("ssrnet_gender", "mini_xception_gender"):
+        for name in ("faceapi_gender", "ssrnet_gender", "mini_xception_gender"):
             spec = get(name, "gender")
             out, ms = _run(spec.load_class()(spec), its)
             p_man = out[:, 0] if out.shape[1] == 1 else out[:, GENDER_LABELS.index("man")]

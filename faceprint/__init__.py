@@ -26,6 +26,8 @@ _LAZY = {
     "extract_faces": "faceprint.api",
     "detect": "faceprint.api",
     "analyze": "faceprint.api",
+    "landmarks": "faceprint.api",
+    "FaceLandmarks": "faceprint.types",
     "FaceAnalysis": "faceprint.types",
     "SpoofError": "faceprint.errors",
     "Pipeline": "faceprint.pipeline",

@@ -9,7 +9,7 @@ from typing import Any
 
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
 from faceprint.pipeline import Pipeline
-from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
+from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
 
 DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_MODEL = "dlib"
@@ -59,10 +59,13 @@ def represent(
     enforce_detection: bool = True,
     rgb: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_quality: float | None = None,
 ) -> list[Representation]:
-    """One embedding per face (the largest face by default; ``faces="all"`` for every face)."""
+    """One embedding per face (the largest face by default; ``faces="all"`` for every face).
+
+    ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
     return get_pipeline(detector, model, align, max_pixels=max_pixels).represent(
-        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb
+        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, min_quality=min_quality
     )
 
 
@@ -102,14 +105,26 @@ def extract_faces(
     rgb: bool = False,
     anti_spoofing: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    landmarks: str | None = None,
 ) -> list[ExtractedFace]:
     """Boxes, landmarks and aligned crops (sized for ``model``) of the faces in ``img``.
 
-    ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``.
+    ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score``; ``landmarks="68"``
+    or ``"468"`` adds dense landmarks with head pose. Every face carries a ``quality`` score.
     """
     return get_pipeline(detector, model, align, max_pixels=max_pixels).extract_faces(
-        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing
-    )
+        img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, anti_spoofing=anti_spoofing,
+        landmarks=landmarks,
+    )  # fmt: skip
+
+
+def landmarks(
+    img: ImageInput, *, model: str = "68", detector: str = DEFAULT_DETECTOR, faces: str = "all",
+    enforce_detection: bool = True, rgb: bool = False,
+) -> list[FaceLandmarks]:  # fmt: skip
+    """Dense landmarks of every face: ``model`` "68" (face-api, iBUG layout) or "468" (MediaPipe
+    FaceMesh), each with (yaw, pitch, roll) head pose in degrees."""
+    return get_pipeline(detector).landmarks(img, model=model, faces=faces, enforce_detection=enforce_detection, rgb=rgb)
 
 
 def analyze(

@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="grow each box by this fraction per side")  # fmt: skip
     p.add_argument("--max-side", type=checked_arg(int, 16), default=None,
                    help="detect on a copy with this long side, >= 16 (default: per detector)")  # fmt: skip
+    p.add_argument("--landmarks", default=None, choices=("68", "468"),
+                   help="also dense landmarks + head pose: 68 (face-api) or 468 (FaceMesh)")  # fmt: skip
     _max_pixels(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     for name, helptext in (
@@ -147,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("list", "download", "verify"), help="list | download NAME... | verify [NAME...]")
     p.add_argument("names", nargs="*", help="model names (download: required, or --all; verify: default all)")
     p.add_argument("--all", action="store_true", help="download: every model")
+    p.add_argument("--task", default=None,
+                   help="download: every model of a registry task (age, detector, ...); 'analysis': what analyze uses by default")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return ap
 
@@ -245,12 +249,24 @@ def _detect(args: argparse.Namespace) -> int:
     for i, f in enumerate(faces):
         x1, y1, x2, y2 = f.box
         lines.append(f"  face {i}: box ({x1:.0f}, {y1:.0f}, {x2:.0f}, {y2:.0f})  score {f.score:.3f}")
-    if args.out:
-        from faceprint.draw import save_annotated
+    dense = []
+    if args.landmarks:
+        from faceprint.landmarkers.stage import LandmarkStage
 
-        save_annotated(img.pixels, faces, args.out)
+        dense = LandmarkStage().run(img.pixels, faces, args.landmarks, img.source)
+        for i, d in enumerate(dense):
+            yaw, pitch, roll = d.pose or (float("nan"),) * 3
+            lines.append(f"  face {i}: {len(d.points)} points ({d.model}), yaw {yaw:.0f} pitch {pitch:.0f} roll {roll:.0f}")
+    if args.out:
+        from faceprint.draw import draw_points, save_annotated
+
+        pixels = draw_points(img.pixels, [d.points for d in dense]) if dense else img.pixels
+        save_annotated(pixels, faces, args.out)
         lines.append(f"annotated image written to {args.out}")
-    _emit(args, [f.to_dict() for f in faces], "\n".join(lines))
+    rows = [f.to_dict() for f in faces]
+    for row, d in zip(rows, dense):
+        row["dense_landmarks"] = {k: v for k, v in d.to_dict().items() if k != "face"}
+    _emit(args, rows, "\n".join(lines))
     return 0
 
 
@@ -264,22 +280,43 @@ def _named_specs(names: Sequence[str]) -> list[Any]:
     return [find(n) for n in names] if names else specs()
 
 
+def _task_specs(task: str) -> list[Any]:
+    from faceprint.registry import get, specs
+
+    if task == "analysis":  # the models a default `faceprint analyze` runs
+        from faceprint.analysis.analyze import DEFAULT_ACTIONS, DEFAULT_MODELS
+
+        return [get(DEFAULT_MODELS[a], a) for a in DEFAULT_ACTIONS]
+    found = specs(task)
+    if not found:
+        raise ConfigError(f"no model has task {task!r}; tasks: analysis, {', '.join(sorted({s.task for s in specs()}))}")
+    return found
+
+
 def _models(args: argparse.Namespace) -> int:
     from faceprint import weights
+    from faceprint.errors import WeightsMissingError
     from faceprint.registry import specs
 
     if args.action == "download":
-        if not args.names and not args.all:
-            raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all")
-        rows, by_hand = [], 0
-        for s in _named_specs([] if args.all else args.names):
+        if not args.names and not args.all and not args.task:
+            raise ConfigError("name the models to download (see 'faceprint models list'), or pass --all or --task")
+        rows, by_hand, missing = [], 0, []
+        chosen = _task_specs(args.task) if args.task else []
+        for s in chosen + (_named_specs([] if args.all else args.names) if args.all or args.names else []):
             for wf in s.files:
-                if not wf.url and weights.find_local(wf) is None and args.all:
+                if not (wf.url or wf.archive) and weights.find_local(wf) is None and args.all:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
                     continue
                 bar = not args.json and sys.stderr.isatty()  # progress bars only on a terminal
-                rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=bar))})
+                try:
+                    rows.append({"model": s.name, "file": wf.name, "path": str(weights.resolve(wf, progress=bar))})
+                except WeightsMissingError as exc:  # go on: name every missing file at once
+                    if str(exc) not in missing:
+                        missing.append(str(exc))
+        if missing:
+            raise WeightsMissingError(f"{len(missing)} file(s) could not be fetched:\n" + "\n".join(missing))
         text = [f"{r['model']:<18} {r['file']:<48} {r['path'] or 'fetch by hand: ' + str(r['fetch_by_hand'])}" for r in rows]
         if by_hand:
             text.append(f"{by_hand} file(s) have no direct download: put them in {weights.cache_dir()}")

@@ -36,3 +36,13 @@ def save_annotated(bgr: np.ndarray, faces: Sequence[Face], path: str | Path) -> 
         raise ConfigError(f"{path}: unsupported output type {path.suffix!r}; use .png or .jpg")
     if not cv2.imwrite(str(path), annotate(bgr, faces)):
         raise ConfigError(f"{path}: could not write the image (does the folder exist?)")
+
+
+def draw_points(bgr: np.ndarray, point_sets: Sequence[np.ndarray], color: tuple[int, int, int] = (0, 255, 255)) -> np.ndarray:
+    """``bgr`` with dense landmarks drawn (small dots: 468 points stay readable); modifies a copy."""
+    out = bgr.copy()
+    r = max(1, round(max(out.shape[:2]) / 700))
+    for pts in point_sets:
+        for x, y in np.asarray(pts)[:, :2]:
+            cv2.circle(out, (round(float(x)), round(float(y))), r, color, -1)
+    return out

@@ -27,6 +27,8 @@ from faceprint.analysis.analyze import Analyzer
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
+from faceprint.landmarkers.stage import FaceLandmarks, LandmarkStage
+from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
@@ -56,6 +58,8 @@ class Pipeline:
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
+        normalize: None (default) or "mask": crop each aligned face to its outline from dense
+            landmarks (``normalize_landmarks`` "68" or "468"), background filled black.
     """
 
     def __init__(
@@ -69,15 +73,20 @@ class Pipeline:
         recognizer_options: dict[str, Any] | None = None,
         analysis_models: dict[str, Any] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        normalize: str | None = None,
+        normalize_landmarks: str = "68",
     ) -> None:
         if align not in ALIGN_MODES:
             raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
+        self.normalize = check_normalize(normalize, align)
+        self.normalize_landmarks = normalize_landmarks  # "68" or "468": the outline normalize="mask" uses
         det_options = dict(detector_options or {})
         self.detector = create_detector(detector, device=det_options.pop("device", device), **det_options)
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
         self.align = align
         self.max_pixels = max_pixels  # every input kind is refused above this many pixels, before decoding
         self.analyzer = Analyzer(analysis_models, device)
+        self.landmarker = LandmarkStage(device)  # dense landmarks, models made on first use
 
     def runs_on(self) -> dict[str, str]:
         """Where the detector and the recognizer actually run (loads both): provider or device per stage."""
@@ -131,7 +140,11 @@ class Pipeline:
         if self.align == "eye_line":
             return out_faces, [eye_line(img.pixels, f, template.size) for f in out_faces]
         points = shapes if template.scheme == "dlib5" else [f.landmarks for f in out_faces]
-        return out_faces, [align_face(img.pixels, p, template) for p in points]
+        crops = [align_face(img.pixels, p, template) for p in points]
+        if self.normalize == "mask":  # stage 2.5: keep the face inside its dense-landmark outline
+            dense = self.landmarker.run(img.pixels, out_faces, self.normalize_landmarks, pose=False)
+            crops = mask_crops(crops, points, [d.points for d in dense], template)
+        return out_faces, crops
 
     def extract_faces(
         self,
@@ -141,24 +154,42 @@ class Pipeline:
         enforce_detection: bool = True,
         rgb: bool = False,
         anti_spoofing: bool = False,
+        landmarks: str | None = None,
     ) -> list[ExtractedFace]:
         """Detected faces with aligned crops. ``faces``: "all" (default), "largest" or "best".
 
         ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score`` (it raises nothing).
+        ``landmarks="68"`` / ``"468"`` (or a landmark model's name) adds dense landmarks and head pose.
+        Every face gets a ``quality`` score.
         """
+        from faceprint.quality import face_quality
+
         img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
         found = self._faces(img, faces, enforce_detection)
         if anti_spoofing:
             found = self.analyzer.check_liveness([(img.pixels, f) for f in found])
         found, crops = self.align_faces(img, found)
-        return [ExtractedFace(f, c, img.source) for f, c in zip(found, crops)]
+        dense = self.landmarker.run(img.pixels, found, landmarks, img.source) if landmarks else [None] * len(found)
+        return [ExtractedFace(f, c, img.source, d, face_quality(img.pixels, f, d.pose if d else None).score)
+                for f, c, d in zip(found, crops, dense)]  # fmt: skip
+
+    def landmarks(self, image: ImageInput, *, model: str = "68", faces: str = "all", enforce_detection: bool = True,
+                  rgb: bool = False) -> list[FaceLandmarks]:  # fmt: skip
+        """Dense landmarks (:class:`~faceprint.types.FaceLandmarks`, with head pose) of the detected faces."""
+        img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
+        return self.landmarker.run(img.pixels, self._faces(img, faces, enforce_detection), model, img.source)
 
     # -- represent ------------------------------------------------------------------------------
     def represent(
-        self, image: ImageInput, *, faces: str = "largest", enforce_detection: bool = True, rgb: bool = False
-    ) -> list[Representation]:
-        """Embeddings of the faces in one image (``faces``: "largest" default, "best" or "all")."""
-        return self.represent_batch([image], faces=faces, enforce_detection=enforce_detection, rgb=rgb)[0]
+        self, image: ImageInput, *, faces: str = "largest", enforce_detection: bool = True, rgb: bool = False,
+        min_quality: float | None = None,
+    ) -> list[Representation]:  # fmt: skip
+        """Embeddings of the faces in one image (``faces``: "largest" default, "best" or "all").
+
+        ``min_quality``: leave out faces whose :func:`faceprint.quality.face_quality` score is lower
+        (possibly all of them: the list is then empty)."""
+        return self.represent_batch([image], faces=faces, enforce_detection=enforce_detection, rgb=rgb,
+                                    min_quality=min_quality)[0]  # fmt: skip
 
     def represent_batch(
         self,
@@ -167,6 +198,7 @@ class Pipeline:
         faces: str = "largest",
         enforce_detection: bool = True,
         rgb: bool = False,
+        min_quality: float | None = None,
     ) -> list[list[Representation]]:
         """Like :meth:`represent` for many images; all their faces go through the recognizer in batches."""
         self._recognizer_files()
@@ -174,7 +206,12 @@ class Pipeline:
         crops: list[np.ndarray] = []
         for image in images:
             img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
-            found, c = self.align_faces(img, self._faces(img, faces, enforce_detection))
+            chosen = self._faces(img, faces, enforce_detection)
+            if min_quality is not None:
+                from faceprint.quality import face_quality
+
+                chosen = [f for f in chosen if face_quality(img.pixels, f).score >= min_quality]
+            found, c = self.align_faces(img, chosen)
             per_image.append((img, found))
             crops += c
         vectors = self.recognizer.embed(crops)

