@@ -16,8 +16,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--db", default=None, help="galleries: a folder, or postgresql://user@host/db")
     p.add_argument("--config", default=None, help="faceprint.toml with the service settings")
-    p.add_argument("--detector", default=None)
-    p.add_argument("--model", default=None)
+    p.add_argument("--detector", default=None, help="face detector loaded at start-up (default: the config's, else mtcnn)")
+    p.add_argument("--model", default=None, help="recognizer loaded at start-up (default: the config's, else dlib)")
     p.add_argument("--workers", type=int, default=None, help="decode/detect/align threads (default 4)")
     p.add_argument("--no-batching", dest="batching", action="store_const", const=False, default=None,
                    help="embed each request's faces on its own (no micro-batching)")
@@ -25,12 +25,13 @@ def add_parsers(sub: Any) -> None:
                    help="scope given to requests without an API key (default: refuse them)")
     p.add_argument("--keys-file", default=None, help="API keys file (default $FACEPRINT_HOME/keys.sqlite)")
     p = sub.add_parser("keys", help="API keys of the service: create, list, revoke")
-    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("action", choices=("create", "list", "revoke"), help="create a key (printed once) | list keys | revoke ID")
     p.add_argument("name", nargs="?", help="create: a label for the key; revoke: the key id")
-    p.add_argument("--scope", default="read", choices=("read", "write", "admin"))
+    p.add_argument("--scope", default="read", choices=("read", "write", "admin"),
+                   help="create: what the key may do; write includes read, admin includes write (default read)")
     p.add_argument("--keys-file", default=None, help="API keys file (default $FACEPRINT_HOME/keys.sqlite)")
     p.add_argument("--config", default=None, help="take keys_file from this faceprint.toml")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
