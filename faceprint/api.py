@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
+from faceprint.augment import DEFAULT_TTA
 from faceprint.image import ImageInput, iter_images
 from faceprint.pipeline import Pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
@@ -17,10 +18,15 @@ DEFAULT_MODEL = "dlib"
 
 @lru_cache(maxsize=8)
 def get_pipeline(
-    detector: str = DEFAULT_DETECTOR, model: str = DEFAULT_MODEL, align: str = "template", device: str = "cpu"
+    detector: str = DEFAULT_DETECTOR,
+    model: str = DEFAULT_MODEL,
+    align: str = "template",
+    device: str = "cpu",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
 ) -> Pipeline:
     """A shared Pipeline for these options (models load on first use, then stay loaded)."""
-    return Pipeline(detector, model, align=align, device=device)
+    return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters)
 
 
 def verify(
@@ -32,6 +38,8 @@ def verify(
     metric: str | None = None,
     threshold: float | None = None,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
@@ -39,9 +47,11 @@ def verify(
 ) -> VerifyResult:
     """Are the faces in ``img1`` and ``img2`` the same person? See :meth:`Pipeline.verify`.
 
-    ``anti_spoofing=True`` raises :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
+    ``tta``: "flip" (default) averages each face's embedding with its mirror image's, "none" does not;
+    ``num_jitters`` adds that many jittered copies. ``anti_spoofing=True`` raises
+    :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
     """
-    return get_pipeline(detector, model, align).verify(
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters).verify(
         img1, img2, metric=metric, threshold=threshold, faces=faces, enforce_detection=enforce_detection, rgb=rgb,
         anti_spoofing=anti_spoofing,
     )  # fmt: skip
@@ -53,12 +63,14 @@ def represent(
     model: str = DEFAULT_MODEL,
     detector: str = DEFAULT_DETECTOR,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
 ) -> list[Representation]:
-    """One embedding per face (the largest face by default; ``faces="all"`` for every face)."""
-    return get_pipeline(detector, model, align).represent(
+    """One embedding per face (the largest face by default; ``faces="all"`` for every face); ``tta`` as in :func:`verify`."""
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters).represent(
         img, faces=faces, enforce_detection=enforce_detection, rgb=rgb
     )
 
@@ -69,6 +81,8 @@ def represent_stream(
     model: str = DEFAULT_MODEL,
     detector: str = DEFAULT_DETECTOR,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     batch_size: int = 32,
     workers: int = 2,
     faces: str = "largest",
@@ -82,7 +96,7 @@ def represent_stream(
     """
     if isinstance(images, (str, os.PathLike)):
         images = iter_images(images)
-    return get_pipeline(detector, model, align).represent_stream(
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters).represent_stream(
         images, batch_size=batch_size, workers=workers, faces=faces, enforce_detection=enforce_detection, errors=errors
     )
 

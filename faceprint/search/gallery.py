@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import DEFAULT_TTA, parse
 from faceprint.errors import ConfigError, ContractError, ImageError, NoFaceError
 from faceprint.image import ImageInput, load_image
 from faceprint.registry import find as find_spec
@@ -33,7 +34,8 @@ class Gallery:
     ``postgresql://...`` (pgvector); ``backend="milvus"`` for Milvus / milvus-lite.
 
     Every gallery is bound to the embedding contract it was created with (model, weights,
-    alignment, metric); opening it with different settings raises :class:`ContractError`.
+    alignment, metric, test-time augmentation ``tta``/``num_jitters``); opening it with different
+    settings raises :class:`ContractError`.
     Options after ``faces`` go to the store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``).
     """
 
@@ -46,9 +48,13 @@ class Gallery:
         align: str = "template",
         metric: str | None = None,
         faces: str = "largest",
+        tta: str | None = DEFAULT_TTA,
+        num_jitters: int = 0,
         **store_options: Any,
     ) -> None:
-        self.contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
+        self.contract = EmbeddingContract.for_model(
+            model, detector=detector, align=align, metric=metric, tta=tta, num_jitters=num_jitters
+        )
         self.spec = find_spec(self.contract.model)
         self.faces = faces
         self.store = open_store(location, dim=self.contract.dim, metric=self.contract.metric, **store_options)
@@ -80,7 +86,7 @@ class Gallery:
             from faceprint.api import get_pipeline
 
             c = self.contract
-            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0])
+            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], "cpu", *parse(c.tta))
         return self._pipeline
 
     # -- vectors ---------------------------------------------------------------------------------
@@ -273,7 +279,8 @@ class Gallery:
         fetch = k if aggregate is None else max(10 * k, 100)
         dist, ids = self.store.search(q, fetch)
         meta = self.store.entries([int(i) for i in np.unique(ids) if i >= 0])
-        thr = threshold_for(self.spec, self.contract.metric) if threshold is None else float(threshold)
+        tta = parse(self.contract.tta)[0]
+        thr = threshold_for(self.spec, self.contract.metric, tta) if threshold is None else float(threshold)
         out = []
         for row in range(len(q)):
             hits = [(float(d), meta[int(i)]) for d, i in zip(dist[row], ids[row]) if i >= 0 and int(i) in meta]
