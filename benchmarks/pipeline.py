@@ -34,8 +34,9 @@ EXTS = {".jpg", ".jpeg"}
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "default, tta none": {"tta": "none"},
-    "mtcnn 1024, full decode, tta none (before)": {
-        "detector_options": {"max_side": 1024, "threads": None}, "reduced_decode": False, "tta": "none"},
+    "before: mtcnn 1024, 2 threads, full decode, no tta": {
+        "detector_options": {"max_side": 1024, "threads": None}, "reduced_decode": False, "tta": "none",
+        "refine_shape": False},
     "dlib_hog": {"detector": "dlib_hog"},
     "opencv_haar": {"detector": "opencv_haar"},
 }  # fmt: skip

@@ -61,6 +61,9 @@ class Pipeline:
         reduced_decode: decode large JPEG files and bytes at 1/2, 1/4 or 1/8 size (libjpeg's own
             scaling) when the detector works on a smaller copy anyway; faces are aligned from that
             copy when each is at least the recognizer's crop size in it, else from the full image.
+        refine_shape: run dlib's 5-point predictor a second time, on the box dlib's HOG detector
+            would draw around the first result (:func:`faceprint.alignment.canonical_box`), so every
+            detector gives the same chip for the same face (docs/accuracy.md).
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
@@ -75,6 +78,7 @@ class Pipeline:
         tta: str | None = DEFAULT_TTA,
         num_jitters: int = 0,
         reduced_decode: bool = True,
+        refine_shape: bool = True,
         device: str = "cpu",
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
@@ -89,6 +93,7 @@ class Pipeline:
         self.tta = check_tta(tta, num_jitters)
         self.num_jitters = num_jitters
         self.reduced_decode = reduced_decode
+        self.refine_shape = refine_shape
         self.analyzer = Analyzer(analysis_models, device)
 
     def runs_on(self) -> dict[str, str]:
@@ -169,7 +174,8 @@ class Pipeline:
         if self.align == "none":
             return list(faces), [crop_box(img.pixels, f.box, template.size) for f in faces]
         need_shape = template.scheme == "dlib5" or any(f.landmarks is None for f in faces)
-        shapes = self._predictor().predict(img.pixels, [f.box for f in faces]) if need_shape else [None] * len(faces)
+        boxes = [f.box for f in faces]
+        shapes = self._predictor().predict(img.pixels, boxes, refine=self.refine_shape) if need_shape else [None] * len(faces)
         out_faces = [
             f if f.landmarks is not None else replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor")
             for f, s in zip(faces, shapes)
