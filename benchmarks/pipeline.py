@@ -33,8 +33,8 @@ EXTS = {".jpg", ".jpeg"}
 #: name → Pipeline options
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
-    "default, tta none": {"tta": "none"},
-    "before: mtcnn 1024, 2 threads, full decode, no tta": {
+    "default tta=none": {"tta": "none"},
+    "before: mtcnn 1024/2 threads/full decode/no tta": {
         "detector_options": {"max_side": 1024, "threads": None}, "reduced_decode": False, "tta": "none",
         "refine_shape": False},
     "dlib_hog": {"detector": "dlib_hog"},

