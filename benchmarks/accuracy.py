@@ -11,7 +11,7 @@ without a face makes all its pairs wrong. ``face_recognition`` (if installed) ru
 pipeline on the same images as the reference row.
 
 Cross-detector agreement: every face of identities/, group/ and ORL that the offline detectors
-(mtcnn, opencv_haar, dlib_mmod) find where dlib_hog also finds one (IoU >= 0.3) is embedded
+(``--agree-detectors``, default mtcnn and opencv_haar; dlib_mmod takes ~1 s an image) find where dlib_hog also finds one (IoU >= 0.3) is embedded
 with each box; the L2 between the two embeddings, per detector and alignment.
 
 Nothing here is a test; figures are printed (docs/accuracy.md quotes them).
@@ -262,6 +262,7 @@ def main() -> None:
     ap.add_argument("--only", default="orl,identities")
     ap.add_argument("--detectors", default="mtcnn,dlib_hog")
     ap.add_argument("--no-agreement", action="store_true")
+    ap.add_argument("--agree-detectors", default="mtcnn,opencv_haar", help="compared with dlib_hog (dlib_mmod: slow)")
     ap.add_argument("--pipelines-only", action="store_true", help="only the end-to-end Pipeline rows")
     args = ap.parse_args()
     global PIPELINES_ONLY
@@ -272,7 +273,7 @@ def main() -> None:
     for name in filter(None, args.only.split(",")):
         run_set(name, root, rec, chips, args.detectors.split(","))
     if not args.no_agreement:
-        agreement(root, rec, chips, ["mtcnn", "opencv_haar", "dlib_mmod"])
+        agreement(root, rec, chips, args.agree_detectors.split(","))
 
 
 if __name__ == "__main__":
