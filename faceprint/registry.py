@@ -206,7 +206,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         license="MIT",
         source="MTCNN weights from facenet-pytorch (timesler), run on PyTorch (faceprint[torch])",
         landmarks=True,
-        max_side=1024,
+        max_side=640,  # as mtcnn: the same algorithm and weights
         options={"device": "cpu", "backend": "torch"},
     ),
     ModelSpec(
