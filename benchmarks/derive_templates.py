@@ -1,9 +1,12 @@
 """Derive the 5 standard landmarks' mean position in dlib's unit face frame.
 
 Usage: python benchmarks/derive_templates.py DIR_OF_FACE_PHOTOS
+       python benchmarks/derive_templates.py --box FACES_ROOT   (e.g. ../shared/faces)
 Prints the (5, 2) array used as ``alignment._FIVE_IN_DLIB_UNIT``: MTCNN's landmarks of every
 detected face, mapped into dlib's unit frame by the similarity that takes the face's dlib
-5-point shape onto dlib's template, averaged.
+5-point shape onto dlib's template, averaged. ``--box``: where dlib_hog's box sits in that frame
+(centre x, centre y, side), per set and the median over identities/, orl/ and group/ — the
+``alignment._HOG_BOX_IN_DLIB_UNIT`` that :func:`faceprint.alignment.canonical_box` uses.
 """
 
 from __future__ import annotations
@@ -39,5 +42,35 @@ def main(folder: str) -> None:
     print("std:\n", np.round(arr.std(0), 4))
 
 
+def hog_box(root: str) -> None:
+    from faceprint import weights
+    from faceprint.alignment import shape_predictor
+    from faceprint.detection import create_detector
+    from faceprint.image import load_image
+    from faceprint.registry import DLIB_SHAPE_5
+
+    det = create_detector("dlib_hog")
+    pred = shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for sub in ("identities", "orl", "group"):
+        for p in sorted((Path(root) / sub).rglob("*")):
+            if p.suffix.lower() not in (".jpg", ".png"):
+                continue
+            img = load_image(p).pixels
+            for f in det.detect(img):
+                m = similarity_transform(pred.predict(img, [f.box])[0], np.asarray(DLIB5_UNIT))
+                scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+                x1, y1, x2, y2 = f.box
+                c = m @ np.array([(x1 + x2) / 2, (y1 + y2) / 2, 1.0])
+                rows.setdefault(sub, []).append((c[0], c[1], (x2 - x1 + y2 - y1) / 2 * scale))
+    for sub, r in rows.items():
+        print(sub, len(r), np.round(np.median(np.array(r), 0), 4))
+    every = np.array([x for r in rows.values() for x in r])
+    print(f"all {len(every)} faces, median (cx, cy, side):", np.round(np.median(every, 0), 4))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--box":
+        hog_box(sys.argv[2])
+    else:
+        main(sys.argv[1])

@@ -32,6 +32,13 @@ _FIVE_IN_DLIB_UNIT = np.array(
 )
 
 
+# Where dlib's HOG detector puts its (square) box around a face, in dlib's unit face frame
+# (centre x, centre y, side): the box geometry dlib's 5-point predictor was made for. Measured:
+# median over the 477 faces dlib_hog finds in identities/, orl/ and group/ (per set within
+# 0.01 for the centre, 1.23-1.29 for the side; ``benchmarks/derive_templates.py --box``).
+_HOG_BOX_IN_DLIB_UNIT = (0.5007, 0.4679, 1.2370)
+
+
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """The 2x3 similarity matrix that best maps ``src`` points onto ``dst`` (least squares)."""
     src = np.asarray(src, np.float64)
@@ -111,6 +118,19 @@ def crop_box(bgr: np.ndarray, box: Sequence[float], size: tuple[int, int]) -> np
     return warp(bgr, np.array([[sx, 0, -x1 * sx], [0, sy, -y1 * sy]]), size)
 
 
+def canonical_box(shape: np.ndarray) -> tuple[float, float, float, float]:
+    """The box dlib's HOG detector would draw around the face whose dlib 5-point shape is ``shape``.
+
+    Running the predictor again on this box makes its result independent of the detector's box
+    geometry (MTCNN's boxes are tighter and lower than HOG's, Haar's looser).
+    """
+    m = similarity_transform(np.asarray(DLIB5_UNIT), np.asarray(shape, np.float64))
+    cx, cy, side = _HOG_BOX_IN_DLIB_UNIT
+    c = m @ np.array([cx, cy, 1.0])
+    half = side * float(np.sqrt(abs(np.linalg.det(m[:, :2])))) / 2
+    return (float(c[0] - half), float(c[1] - half), float(c[0] + half), float(c[1] + half))
+
+
 def dlib5_to_five(shape: np.ndarray) -> np.ndarray:
     """The 5 standard landmarks estimated from dlib's 5-point shape (see ``_FIVE_IN_DLIB_UNIT``)."""
     m = similarity_transform(np.asarray(DLIB5_UNIT), shape)
@@ -130,14 +150,20 @@ class ShapePredictor5:
         self._dlib = dlib
         self._predictor: Any = dlib.shape_predictor(path)
 
-    def predict(self, bgr: np.ndarray, boxes: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    def predict(self, bgr: np.ndarray, boxes: Sequence[Sequence[float]], *, refine: bool = False) -> list[np.ndarray]:
+        """The 5-point shape in each box. ``refine``: run again on :func:`canonical_box` of the first
+        result, so the shape no longer depends on the detector's box geometry."""
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])  # dlib's own pipeline feeds RGB
-        out = []
-        for x1, y1, x2, y2 in boxes:
-            rect = self._dlib.rectangle(round(x1), round(y1), round(x2) - 1, round(y2) - 1)
-            shape = self._predictor(rgb, rect)
-            out.append(np.array([[p.x, p.y] for p in shape.parts()], np.float64))
+        out = [self._shape(rgb, box) for box in boxes]
+        if refine:
+            out = [self._shape(rgb, canonical_box(s)) for s in out]
         return out
+
+    def _shape(self, rgb: np.ndarray, box: Sequence[float]) -> np.ndarray:
+        x1, y1, x2, y2 = box
+        rect = self._dlib.rectangle(round(x1), round(y1), round(x2) - 1, round(y2) - 1)
+        shape = self._predictor(rgb, rect)
+        return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
 
 
 @lru_cache(maxsize=4)

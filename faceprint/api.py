@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
+from faceprint.augment import DEFAULT_TTA
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
 from faceprint.pipeline import Pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
@@ -17,11 +18,17 @@ DEFAULT_MODEL = "dlib"
 
 @lru_cache(maxsize=8)
 def get_pipeline(
-    detector: str = DEFAULT_DETECTOR, model: str = DEFAULT_MODEL, align: str = "template", device: str = "cpu",
+    detector: str = DEFAULT_DETECTOR,
+    model: str = DEFAULT_MODEL,
+    align: str = "template",
+    device: str = "cpu",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Pipeline:
     """A shared Pipeline for these options (models load on first use, then stay loaded)."""
-    return Pipeline(detector, model, align=align, device=device, max_pixels=max_pixels)
+    return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
+                    max_pixels=max_pixels)
 
 
 def verify(
@@ -33,6 +40,8 @@ def verify(
     metric: str | None = None,
     threshold: float | None = None,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
@@ -41,9 +50,11 @@ def verify(
 ) -> VerifyResult:
     """Are the faces in ``img1`` and ``img2`` the same person? See :meth:`Pipeline.verify`.
 
-    ``anti_spoofing=True`` raises :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
+    ``tta``: "flip" (default) averages each face's embedding with its mirror image's, "none" does not;
+    ``num_jitters`` adds that many jittered copies. ``anti_spoofing=True`` raises
+    :class:`faceprint.errors.SpoofError` when a face is judged spoofed.
     """
-    return get_pipeline(detector, model, align, max_pixels=max_pixels).verify(
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters, max_pixels).verify(
         img1, img2, metric=metric, threshold=threshold, faces=faces, enforce_detection=enforce_detection, rgb=rgb,
         anti_spoofing=anti_spoofing,
     )  # fmt: skip
@@ -55,16 +66,19 @@ def represent(
     model: str = DEFAULT_MODEL,
     detector: str = DEFAULT_DETECTOR,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     faces: str = "largest",
     enforce_detection: bool = True,
     rgb: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     min_quality: float | None = None,
 ) -> list[Representation]:
-    """One embedding per face (the largest face by default; ``faces="all"`` for every face).
+    """One embedding per face (the largest face by default; ``faces="all"`` for every face); ``tta`` as in
+    :func:`verify`.
 
     ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
-    return get_pipeline(detector, model, align, max_pixels=max_pixels).represent(
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters, max_pixels).represent(
         img, faces=faces, enforce_detection=enforce_detection, rgb=rgb, min_quality=min_quality
     )
 
@@ -75,6 +89,8 @@ def represent_stream(
     model: str = DEFAULT_MODEL,
     detector: str = DEFAULT_DETECTOR,
     align: str = "template",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     batch_size: int = 32,
     workers: int = 2,
     faces: str = "largest",
@@ -89,7 +105,7 @@ def represent_stream(
     """
     if isinstance(images, (str, os.PathLike)):
         images = iter_images(images)
-    return get_pipeline(detector, model, align, max_pixels=max_pixels).represent_stream(
+    return get_pipeline(detector, model, align, "cpu", tta, num_jitters, max_pixels).represent_stream(
         images, batch_size=batch_size, workers=workers, faces=faces, enforce_detection=enforce_detection, errors=errors
     )
 

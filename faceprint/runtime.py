@@ -39,6 +39,9 @@ def onnx_session(model: str | bytes, device: str = "cpu", threads: int | None = 
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = threads
+    # Idle pool threads sleep instead of spinning: on a 2-core machine shared with other work,
+    # spinning doubled the CPU time of each call and slowed it (docs/speed.md).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     what = model if isinstance(model, str) else f"an in-memory model of {len(model)} bytes"
     try:

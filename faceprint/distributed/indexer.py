@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import DEFAULT_TTA, parse
 from faceprint.distributed.sinks import DoneImage, GallerySink
 from faceprint.errors import ConfigError, DependencyError
 
@@ -124,6 +125,8 @@ def index(
     align: str = "template",
     metric: str | None = None,
     faces: str = "largest",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
     identity_column: str | None = None,
     embed_actors: int = 1,
     embed_cpus: float = 0.5,
@@ -159,7 +162,9 @@ def index(
 
     t0 = time.perf_counter()
     db = str(db)
-    sink = GallerySink(db, model=model, detector=detector, align=align, metric=metric, **store_options)
+    sink = GallerySink(db, model=model, detector=detector, align=align, metric=metric, tta=tta,
+                       num_jitters=num_jitters, **store_options)  # fmt: skip
+    tta, num_jitters = parse(sink.contract.tta)  # embed exactly as the target's contract says
     started = connect(address)
     try:
         stored = sink.stored_hashes()
@@ -181,7 +186,8 @@ def index(
         embedded = prepared.map_batches(
             Embedder, batch_size=batch_size, batch_format="numpy", zero_copy_batch=False,
             compute=ray.data.ActorPoolStrategy(size=embed_actors), num_cpus=embed_cpus, num_gpus=num_gpus or None,
-            fn_constructor_kwargs={"model": sink.contract.model, "device": "cuda" if num_gpus else "cpu"},
+            fn_constructor_kwargs={"model": sink.contract.model, "device": "cuda" if num_gpus else "cpu",
+                                   "tta": tta, "num_jitters": num_jitters},
         )  # fmt: skip
         state = _Collector(sink, total, write_images, flush_seconds, progress, progress_seconds)
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import embed_augmented
 from faceprint.errors import FaceprintError, ImageError, NoFaceError
 
 COLUMNS = ("key", "path", "identity", "size", "mtime", "status", "reason", "face", "n_faces",
@@ -91,10 +92,7 @@ def prepare(batch: dict[str, np.ndarray], *, detector: str, model: str, align: s
             crops.append(b"")
             continue
         try:
-            from faceprint.image import load_image
-
-            img = load_image(data)
-            found = pipe.extract_faces(img, faces=faces)
+            _, found, aligned = pipe.prepare_faces(data, faces=faces)  # as represent_stream does
         except NoFaceError:
             rows.append({**base, "status": "no_face", "reason": f"no face found by {detector}"})
             crops.append(b"")
@@ -103,11 +101,11 @@ def prepare(batch: dict[str, np.ndarray], *, detector: str, model: str, align: s
             rows.append({**base, "status": "error", "reason": f"{type(exc).__name__}: {path}: {exc}"})
             crops.append(b"")
             continue
-        for i, ef in enumerate(found):
-            x1, y1, x2, y2 = ef.face.box
+        for i, (face, crop) in enumerate(zip(found, aligned)):
+            x1, y1, x2, y2 = face.box
             rows.append({**base, "status": "ok", "face": i, "n_faces": len(found), "x1": x1, "y1": y1, "x2": x2,
-                         "y2": y2, "score": ef.face.score})  # fmt: skip
-            crops.append(np.ascontiguousarray(ef.crop, np.uint8).tobytes())
+                         "y2": y2, "score": face.score})  # fmt: skip
+            crops.append(np.ascontiguousarray(crop, np.uint8).tobytes())
     out = {c: np.array([r[c] for r in rows], dtype=object if c in ("key", "path", "identity", "status", "reason") else None)
            for c in COLUMNS}  # fmt: skip
     out["crop"] = np.array(crops, dtype=object)
@@ -117,10 +115,11 @@ def prepare(batch: dict[str, np.ndarray], *, detector: str, model: str, align: s
 class Embedder:
     """An actor of the embedding pool: the recognizer is loaded once, then embeds batch after batch."""
 
-    def __init__(self, model: str, device: str = "cpu") -> None:
+    def __init__(self, model: str, device: str = "cpu", tta: str = "none", num_jitters: int = 0) -> None:
         from faceprint.recognition import create_recognizer
 
         self.recognizer = create_recognizer(model, device=device)
+        self.tta, self.num_jitters = tta, num_jitters  # the target's contract: the views averaged per face
         w, h = self.recognizer.spec.input_size or self.recognizer.alignment.size
         self.shape = (h, w, 3)
 
@@ -130,7 +129,7 @@ class Embedder:
         vecs = np.zeros((len(face), self.recognizer.dim), np.float32)
         if len(idx):
             crops = [np.frombuffer(batch["crop"][i], np.uint8).reshape(self.shape) for i in idx]
-            vecs[idx] = self.recognizer.embed(crops)
+            vecs[idx] = embed_augmented(self.recognizer.embed, crops, self.tta, self.num_jitters)
         out = {c: batch[c] for c in COLUMNS}
         out["embedding"] = vecs
         out["pid"] = np.full(len(face), os.getpid(), np.int64)  # which actor process did it (tests kill it)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import DEFAULT_TTA
 from faceprint.errors import DependencyError, FaceprintError
 from faceprint.evaluation import metrics as M
 from faceprint.evaluation.cache import EmbeddingCache
@@ -28,16 +29,22 @@ class System:
     model: str = "dlib"
     detector: str = "mtcnn"
     align: str = "template"
+    tta: str = DEFAULT_TTA
 
     @property
     def name(self) -> str:
-        return f"{self.model}+{self.detector}" + ("" if self.align == "template" else f"+{self.align}")
+        return (
+            f"{self.model}+{self.detector}"
+            + ("" if self.align == "template" else f"+{self.align}")
+            + ("" if self.tta == DEFAULT_TTA else f"+tta={self.tta}")
+        )
 
     def cache_file(self, cache_dir: Path) -> Path:
         from faceprint.registry import get
 
         spec = get(self.model, "recognizer")
-        tag = hashlib.sha256(f"{spec.name}|{spec.version}|{self.detector}|{self.align}".encode()).hexdigest()[:12]
+        key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")
+        tag = hashlib.sha256(key.encode()).hexdigest()[:12]
         return cache_dir / f"{spec.name}-{self.detector}-{self.align}-{tag}.npz"
 
 
@@ -151,12 +158,12 @@ def evaluate(
     paths = sorted({p.img1 for p in pairs} | {p.img2 for p in pairs})
     reports = []
     for s in systems:
-        pipe = Pipeline(s.detector, s.model, align=s.align)
+        pipe = Pipeline(s.detector, s.model, align=s.align, tta=s.tta)
         spec = pipe.recognizer.spec
         m = check_metric(metric or spec.default_metric)
         emb = embed_all(pipe, paths, EmbeddingCache(s.cache_file(cache_dir)), progress=progress)
         d, why = pair_distances(pairs, emb, m)
-        reports.append(measure(s.name, m, pairs, d, why, threshold_for(spec, m)))
+        reports.append(measure(s.name, m, pairs, d, why, threshold_for(spec, m, pipe.tta)))
     if ensemble and len(reports) > 1:
         reports.append(ensemble_report(pairs, reports, ensemble))
     return reports

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from faceprint.augment import DEFAULT_TTA, check_tta, describe
 from faceprint.errors import ContractError
 from faceprint.registry import find
 from faceprint.verification import check_metric
@@ -19,8 +20,10 @@ PREPROCESSING_VERSION = "1"
 class EmbeddingContract:
     """Everything that decides whether two embeddings are comparable.
 
-    ``id`` hashes the fields that change the numbers (weights, alignment, colour, dim, metric);
-    ``detector`` is recorded but not hashed: another detector moves boxes slightly, not the space.
+    ``id`` hashes the fields that change the numbers (weights, alignment, colour, dim, metric,
+    test-time augmentation); ``detector`` is recorded but not hashed: another detector moves
+    boxes slightly, not the space. ``tta`` is "none" for galleries made before it was recorded
+    (no augmentation then), and is left out of the hash when "none", so their ids stay valid.
     """
 
     model: str
@@ -32,12 +35,15 @@ class EmbeddingContract:
     metric: str
     preprocessing: str = PREPROCESSING_VERSION
     detector: str = ""
+    tta: str = "none"  # e.g. "flip", "flip+jitter10" (faceprint.augment.describe)
 
     @property
     def id(self) -> str:
         fields = asdict(self)
         fields.pop("detector")
         fields.pop("model")  # the weights digest names the network; aliases (dlib / dlib_torch) agree
+        if fields["tta"] == "none":
+            fields.pop("tta")
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,7 +56,14 @@ class EmbeddingContract:
 
     @classmethod
     def for_model(
-        cls, model: str = "dlib", *, detector: str = "mtcnn", align: str = "template", metric: str | None = None
+        cls,
+        model: str = "dlib",
+        *,
+        detector: str = "mtcnn",
+        align: str = "template",
+        metric: str | None = None,
+        tta: str | None = DEFAULT_TTA,
+        num_jitters: int = 0,
     ) -> EmbeddingContract:
         """The contract of a registry recognizer (reads the registry only; loads no model)."""
         spec = find(model)
@@ -62,6 +75,7 @@ class EmbeddingContract:
         return cls(
             model=spec.name, version=spec.version, weights=digest, dim=int(spec.embedding_dim),
             alignment=f"{align}:{scheme}", color=spec.color, metric=metric, detector=detector,
+            tta=describe(check_tta(tta, num_jitters), num_jitters),
         )  # fmt: skip
 
     def check(self, other: EmbeddingContract, what: str = "the query") -> None:
@@ -70,7 +84,7 @@ class EmbeddingContract:
             return
         diffs = [
             f"{name}: gallery {getattr(self, name)!r}, {what} {getattr(other, name)!r}"
-            for name in ("model", "version", "weights", "dim", "alignment", "color", "metric", "preprocessing")
+            for name in ("model", "version", "weights", "dim", "alignment", "color", "metric", "preprocessing", "tta")
             if getattr(self, name) != getattr(other, name)
         ]
         raise ContractError(

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import DEFAULT_TTA
 from faceprint.errors import ConfigError, EmptyGalleryError, StoreError
 from faceprint.files import escape_text
 from faceprint.image import ImageInput, load_image
@@ -48,15 +49,18 @@ def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContr
 def open_gallery(
     db: str | os.PathLike[str], *, model: str = "dlib", detector: str = "mtcnn", align: str = "template",
     metric: str | None = None, faces: str = "largest", gallery: str | os.PathLike[str] | None = None,
-    **store_options: Any,
+    tta: str | None = DEFAULT_TTA, num_jitters: int = 0, **store_options: Any,
 ) -> tuple[Gallery, Path | None]:  # fmt: skip
     """(gallery, image folder to sync or None) for ``db``: an image folder, a gallery folder or a URL."""
-    opts: dict[str, Any] = {"model": model, "detector": detector, "align": align, "metric": metric, "faces": faces}
+    opts: dict[str, Any] = {"model": model, "detector": detector, "align": align, "metric": metric, "faces": faces,
+                            "tta": tta, "num_jitters": num_jitters}  # fmt: skip
     if is_gallery(db):
         return Gallery(db, **opts, **store_options), None
     if not Path(db).is_dir():
         raise ConfigError(f"{db}: not a folder of images, a gallery folder, or a postgresql:// URL")
-    contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
+    contract = EmbeddingContract.for_model(
+        model, detector=detector, align=align, metric=metric, tta=tta, num_jitters=num_jitters
+    )
     where = Path(gallery) if gallery is not None else folder_gallery_path(db, contract)
     return Gallery(where, **opts, **store_options), Path(db)
 

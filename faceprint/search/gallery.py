@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.augment import DEFAULT_TTA, parse
 from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
 from faceprint.files import escape_text, text_key
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, load_image
@@ -38,7 +39,7 @@ class Gallery:
     ``postgresql://...`` (pgvector); ``backend="milvus"`` for Milvus / milvus-lite.
 
     Every gallery is bound to the embedding contract it was created with (model, weights,
-    alignment, metric); opening it with different settings raises :class:`ContractError`.
+    alignment, metric, test-time augmentation ``tta``/``num_jitters``); opening it with different settings raises :class:`ContractError`.
     ``max_pixels``: larger images (added or queried) are refused before decoding. Other options go to the
     store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``; ``verify=False`` opens a damaged
     embedded gallery for repair).
@@ -55,11 +56,15 @@ class Gallery:
         faces: str = "largest",
         max_pixels: int = DEFAULT_MAX_PIXELS,
         min_quality: float | None = None,
+        tta: str | None = DEFAULT_TTA,
+        num_jitters: int = 0,
         **store_options: Any,
     ) -> None:
         self.max_pixels = max_pixels
         self.min_quality = min_quality  # enrolment skips faces below this quality score (faceprint.quality)
-        self.contract = EmbeddingContract.for_model(model, detector=detector, align=align, metric=metric)
+        self.contract = EmbeddingContract.for_model(
+            model, detector=detector, align=align, metric=metric, tta=tta, num_jitters=num_jitters
+        )
         self.spec = find_spec(self.contract.model)
         self.faces = faces
         self.location = redact(os.fspath(location))  # for messages: never a password
@@ -92,7 +97,8 @@ class Gallery:
             from faceprint.api import get_pipeline
 
             c = self.contract
-            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], max_pixels=self.max_pixels)
+            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], "cpu", *parse(c.tta),
+                                          max_pixels=self.max_pixels)  # fmt: skip
         return self._pipeline
 
     # -- vectors ---------------------------------------------------------------------------------
@@ -326,7 +332,8 @@ class Gallery:
         fetch = k if aggregate is None else max(10 * k, 100)
         dist, ids = self.store.search(q, fetch)
         meta = self.store.entries([int(i) for i in np.unique(ids) if i >= 0])
-        thr = threshold_for(self.spec, self.contract.metric) if threshold is None else check_threshold(threshold)
+        tta = parse(self.contract.tta)[0]
+        thr = threshold_for(self.spec, self.contract.metric, tta) if threshold is None else check_threshold(threshold)
         out = []
         for row in range(len(q)):
             hits = [(float(d), meta[int(i)]) for d, i in zip(dist[row], ids[row]) if i >= 0 and int(i) in meta]

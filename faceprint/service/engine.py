@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from faceprint.service.config import ServiceConfig
 from faceprint.service.errors import Problem, from_exception
 from faceprint.service.metrics import Metrics
 from faceprint.types import Face, FaceAnalysis, Representation, VerifyResult
-from faceprint.verification import check_metric, distance_matrix, probability_for, threshold_for
+from faceprint.verification import check_metric, check_threshold, distance_matrix, probability_for, threshold_for
 
 log = logging.getLogger("faceprint.service")
 T = TypeVar("T")
@@ -58,9 +59,12 @@ class Engine:
         # called exactly as Gallery.pipeline calls it (lru_cache keys on the arguments as given)
         args = (cfg.detector, cfg.model, cfg.align) + (() if cfg.device == "cpu" else (cfg.device,))
         self.pipeline = get_pipeline(*args)
+        if cfg.max_pixels != self.pipeline.max_pixels:  # the service's own pixel limit; models stay shared
+            self.pipeline = copy.copy(self.pipeline)
+            self.pipeline.max_pixels = cfg.max_pixels
         self.pool = ThreadPoolExecutor(cfg.workers, thread_name_prefix="faceprint-worker")
         self.batcher = MicroBatcher(
-            self.pipeline.recognizer.embed, max_batch=cfg.batch_size, max_wait=cfg.batch_wait_ms / 1000.0,
+            self.pipeline.embed, max_batch=cfg.batch_size, max_wait=cfg.batch_wait_ms / 1000.0,
             max_queue=max(cfg.queue_size * 4, cfg.batch_size), enabled=cfg.batching, metrics=metrics,
             in_flight=lambda: self._admitted,
         )  # fmt: skip
@@ -77,7 +81,7 @@ class Engine:
             p = self.pipeline
             p.runs_on()  # loads the detector and the recognizer
             w, h = p.recognizer.alignment.size
-            p.recognizer.embed([np.zeros((h, w, 3), np.uint8)])  # first run allocates the session's buffers
+            p.embed([np.zeros((h, w, 3), np.uint8)])  # first run allocates the session's buffers
             p.detect(np.zeros((64, 64, 3), np.uint8))
             if p.align != "none":
                 p._predictor()
@@ -136,9 +140,9 @@ class Engine:
             raise named(name, exc) from None
 
     def prepare(self, name: str, data: bytes, faces: str, enforce: bool) -> Prepared:
-        img = self.load_image(name, data)
+        # the library's own path (reduced-size JPEG decoding included), so answers equal the library's
         try:
-            found, crops = self.pipeline.align_faces(img, self.pipeline._faces(img, faces, enforce))
+            img, found, crops = self.pipeline.prepare_faces(data, faces=faces, enforce_detection=enforce)
         except FaceprintError as exc:
             raise named(name, exc) from None
         return Prepared(name, img, found, crops)
@@ -155,7 +159,7 @@ class Engine:
         """:meth:`faceprint.Pipeline.verify` with the two images prepared in parallel and embedded in a batch."""
         spec = self.pipeline.recognizer.spec
         metric = check_metric(metric or spec.default_metric)
-        thr = threshold_for(spec, metric) if threshold is None else float(threshold)
+        thr = threshold_for(spec, metric, self.pipeline.tta) if threshold is None else check_threshold(threshold)
         t0 = time.perf_counter()
         preps = await asyncio.gather(*(self.call(self.prepare, n, d, faces, enforce) for n, d in items))
         t1 = time.perf_counter()

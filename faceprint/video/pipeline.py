@@ -149,7 +149,7 @@ class VideoPipeline:
 
             c = self.pipeline
             g, folder = open_gallery(os.fspath(self._db), model=c.recognizer.name, detector=c.detector.name,
-                                     align=c.align, metric=self._metric)  # fmt: skip
+                                     align=c.align, metric=self._metric, tta=c.tta, num_jitters=c.num_jitters)  # fmt: skip
             if folder is not None and refresh:
                 report = g.sync(folder)
                 log.info("gallery %s: %s", self._db, report.summary())
@@ -298,7 +298,7 @@ class VideoPipeline:
         img = LoadedImage(frame, "<frame>")
         faces = [f for _, f, _ in todo]
         _, crops = self.pipeline.align_faces(img, faces)
-        vectors = self.pipeline.recognizer.embed(crops)
+        vectors = self.pipeline.embed(crops)  # with the pipeline's test-time augmentation, as the gallery's contract
         analyses: list[Any] = [None] * len(todo)
         live: list[float | None] = [None] * len(todo)
         if self.actions:
