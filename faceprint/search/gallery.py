@@ -321,9 +321,10 @@ class Gallery:
                     raise ContractError(f"query embedded with {r.model!r}; this gallery holds {self.contract.model!r}")
             vectors = np.stack([r.embedding for r in reps])
         else:
-            img = load_image(query, max_pixels=self.max_pixels)  # type: ignore[arg-type]
-            reps = self._embed(img, faces=faces, enforce_detection=enforce_detection)
-            if anti_spoofing:
+            # the pipeline's own decoding (reduced-size JPEG included), as add/sync and represent() embed
+            reps = self._embed(query, faces=faces, enforce_detection=enforce_detection)  # type: ignore[arg-type]
+            if anti_spoofing:  # liveness reads the full-size pixels around each face
+                img = load_image(query, max_pixels=self.max_pixels)  # type: ignore[arg-type]
                 live = self.pipeline.analyzer.check_liveness([(img.pixels, r.face) for r in reps])
                 reps = [replace(r, face=f) for r, f in zip(reps, live)]
             vectors = np.stack([r.embedding for r in reps])

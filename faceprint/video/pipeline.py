@@ -344,7 +344,7 @@ class VideoPipeline:
                                         "threshold": thr, "frames": len(m.live)}))  # fmt: skip
         gallery = self._gallery()
         if gallery is not None and updated:
-            found = gallery.search(np.stack([m.mean_embedding() for _, m in updated]), k=1, aggregate="min",
+            found = gallery.search(vectors=np.stack([m.mean_embedding() for _, m in updated]), k=1, aggregate="min",
                                    threshold=self.threshold)  # fmt: skip
             for (tid, m), fm in zip(updated, found):
                 best = fm.best
