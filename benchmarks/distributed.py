@@ -80,7 +80,7 @@ def bench_search(n: int, shards: int, n_queries: int) -> None:
     import ray
 
     from faceprint.search.backends.parquet import ParquetStore
-    from faceprint.search.index import exact_search
+    from faceprint.search.vector_index import exact_search
 
     rng = np.random.default_rng(0)
     tmp = Path(tempfile.mkdtemp(prefix="fp-shards-"))

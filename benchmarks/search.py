@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.search.backends.embedded import EmbeddedStore
-from faceprint.search.index import exact_search
+from faceprint.search.vector_index import exact_search
 
 K = 10
 

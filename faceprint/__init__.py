@@ -54,7 +54,7 @@ _LAZY = {
     "WeightsChecksumError": "faceprint.errors",
     "DependencyError": "faceprint.errors",
     "Interrupted": "faceprint.errors",
-    "find": "faceprint.search.find",  # the function: faceprint.search.find is also a submodule
+    "find": "faceprint.search.finder",
     "Gallery": "faceprint.search",
     "stream": "faceprint.video.stream",
     "VideoPipeline": "faceprint.video.pipeline",

@@ -16,7 +16,6 @@ DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_MODEL = "dlib"
 
 
-@lru_cache(maxsize=8)
 def get_pipeline(
     detector: str = DEFAULT_DETECTOR,
     model: str = DEFAULT_MODEL,
@@ -26,9 +25,19 @@ def get_pipeline(
     num_jitters: int = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Pipeline:
-    """A shared Pipeline for these options (models load on first use, then stay loaded)."""
+    """A shared Pipeline for these options (models load on first use, then stay loaded).
+
+    The options are normalised before the cache lookup, so callers that spell the same settings
+    differently (positionally, by keyword, ``tta=None`` for "none") share one Pipeline and its models."""
+    return _cached_pipeline(detector, model, align, device, tta or "none", num_jitters, max_pixels)
+
+
+@lru_cache(maxsize=8)
+def _cached_pipeline(
+    detector: str, model: str, align: str, device: str, tta: str, num_jitters: int, max_pixels: int
+) -> Pipeline:
     return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
-                    max_pixels=max_pixels)
+                    max_pixels=max_pixels)  # fmt: skip
 
 
 def verify(

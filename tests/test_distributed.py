@@ -262,7 +262,7 @@ def test_map_reduce_equals_brute_force(cluster, tmp_path: Path) -> None:
     from faceprint.distributed import search
     from faceprint.errors import ContractError
     from faceprint.search import Gallery
-    from faceprint.search.index import exact_search
+    from faceprint.search.vector_index import exact_search
     from tests.search_helpers import unit
 
     v = unit(6000, 128)

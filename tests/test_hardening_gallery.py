@@ -198,7 +198,7 @@ def test_two_writers_one_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @needs_orl
 def test_cli_check_and_rebuild_repair_a_damaged_gallery(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from faceprint.cli import main
-    from faceprint.search.find import gallery_location
+    from faceprint.search.finder import gallery_location
 
     tree = tmp_path / "photos"
     for s in ("s5", "s6"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ContractError, DependencyError
-from faceprint.search.find import gallery_location
+from faceprint.search.finder import gallery_location
 from tests.conftest import FACES, IDENTITIES, needs_faces
 from tests.search_helpers import built, link_tree
 

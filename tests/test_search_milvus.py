@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ContractError
-from faceprint.search.index import exact_search
+from faceprint.search.vector_index import exact_search
 from tests.search_helpers import unit
 
 pytest.importorskip("pymilvus", reason="pymilvus not installed (pip install pymilvus milvus-lite)")

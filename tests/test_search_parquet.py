@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ContractError
-from faceprint.search.index import exact_search
+from faceprint.search.vector_index import exact_search
 from tests.search_helpers import unit
 
 pytest.importorskip("pyarrow", reason="pyarrow not installed (pip install 'faceprint[ray]')")

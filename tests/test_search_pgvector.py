@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ContractError
-from faceprint.search.index import exact_search
+from faceprint.search.vector_index import exact_search
 from tests.conftest import FACES, needs_faces
 from tests.search_helpers import built, kill_during_bulk_add, link_tree, unit
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ConfigError, ContractError, StoreError
-from faceprint.search.index import exact_search
+from faceprint.search.vector_index import exact_search
 from tests.search_helpers import kill_during_bulk_add, unit
 
 pytest.importorskip("faiss", reason="faiss-cpu not installed (pip install 'faceprint[search]')")

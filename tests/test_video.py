@@ -125,7 +125,7 @@ def test_cuts_start_new_tracks_with_the_right_people(gallery: Path, cuts) -> Non
 
 
 def test_an_indexed_gallery_folder_works_as_db(work: Path, gallery: Path, cuts) -> None:
-    from faceprint.search.find import index
+    from faceprint.search.finder import index
 
     path, truth, order = cuts
     db = work / "indexed"

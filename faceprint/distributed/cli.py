@@ -37,7 +37,7 @@ def run_index(args: argparse.Namespace) -> int:
     db = args.db
     if not db and Path(args.folder).is_dir():  # as the local index does: FOLDER/.faceprint/<model>-<contract>
         from faceprint.search.contract import EmbeddingContract
-        from faceprint.search.find import folder_gallery_path
+        from faceprint.search.finder import folder_gallery_path
 
         contract = EmbeddingContract.for_model(args.model, detector=args.detector, align=args.align, metric=args.metric)
         db = str(folder_gallery_path(args.folder, contract))

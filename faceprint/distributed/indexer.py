@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.augment import DEFAULT_TTA, parse
+from faceprint.augment import parse
 from faceprint.distributed.sinks import DoneImage, GallerySink
 from faceprint.errors import ConfigError, DependencyError
 
@@ -125,7 +125,7 @@ def index(
     align: str = "template",
     metric: str | None = None,
     faces: str = "largest",
-    tta: str | None = DEFAULT_TTA,
+    tta: str | None = "auto",
     num_jitters: int = 0,
     identity_column: str | None = None,
     embed_actors: int = 1,

@@ -11,9 +11,9 @@ from typing import Any
 _LAZY = {
     "EmbeddingContract": "faceprint.search.contract",
     "Gallery": "faceprint.search.gallery",
-    "find": "faceprint.search.find",
-    "index": "faceprint.search.find",
-    "open_gallery": "faceprint.search.find",
+    "find": "faceprint.search.finder",
+    "index": "faceprint.search.finder",
+    "open_gallery": "faceprint.search.finder",
     "Entry": "faceprint.search.types",
     "FaceMatches": "faceprint.search.types",
     "FileRecord": "faceprint.search.types",

@@ -97,7 +97,7 @@ def _index(args: argparse.Namespace) -> int:
         from faceprint.distributed.cli import run_index
 
         return run_index(args)
-    from faceprint.search.find import gallery_location, index
+    from faceprint.search.finder import gallery_location, index
 
     report = index(args.folder, args.db, progress=not args.json and sys.stderr.isatty(), rebuild=args.rebuild,
                    **_options(args))  # fmt: skip
@@ -114,7 +114,7 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from faceprint.search.find import open_gallery
+    from faceprint.search.finder import open_gallery
 
     g, _ = open_gallery(args.db, **_options(args), **({} if args.db.startswith(("postgres", "milvus:")) else
                                                       {"verify": False}))  # fmt: skip
@@ -135,7 +135,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace) -> int:
     from faceprint.errors import ConfigError
-    from faceprint.search.find import find
+    from faceprint.search.finder import find
 
     if args.k < 1:
         raise ConfigError(f"-k must be >= 1, got {args.k}")

@@ -39,7 +39,8 @@ class Gallery:
     ``postgresql://...`` (pgvector); ``backend="milvus"`` for Milvus / milvus-lite.
 
     Every gallery is bound to the embedding contract it was created with (model, weights,
-    alignment, metric, test-time augmentation ``tta``/``num_jitters``); opening it with different settings raises :class:`ContractError`.
+    alignment, metric, test-time augmentation ``tta``/``num_jitters``; ``tta="auto"``, the default, takes
+    the stored gallery's and gives a new one "flip"); opening it with different settings raises :class:`ContractError`.
     ``max_pixels``: larger images (added or queried) are refused before decoding. Other options go to the
     store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``; ``verify=False`` opens a damaged
     embedded gallery for repair).
@@ -56,15 +57,17 @@ class Gallery:
         faces: str = "largest",
         max_pixels: int = DEFAULT_MAX_PIXELS,
         min_quality: float | None = None,
-        tta: str | None = DEFAULT_TTA,
+        tta: str | None = "auto",
         num_jitters: int = 0,
         **store_options: Any,
     ) -> None:
         self.max_pixels = max_pixels
         self.min_quality = min_quality  # enrolment skips faces below this quality score (faceprint.quality)
+        auto = tta == "auto"  # the stored gallery's augmentation; a new gallery gets the default
         self.contract = EmbeddingContract.for_model(
-            model, detector=detector, align=align, metric=metric, tta=tta, num_jitters=num_jitters
-        )
+            model, detector=detector, align=align, metric=metric, tta=DEFAULT_TTA if auto else tta,
+            num_jitters=num_jitters,
+        )  # fmt: skip
         self.spec = find_spec(self.contract.model)
         self.faces = faces
         self.location = redact(os.fspath(location))  # for messages: never a password
@@ -72,6 +75,11 @@ class Gallery:
         meta = self.store.read_meta()
         if "contract" in meta:
             stored = EmbeddingContract.from_dict(meta["contract"])
+            if auto and not num_jitters and stored.tta != self.contract.tta:
+                self.contract = EmbeddingContract.for_model(
+                    model, detector=detector, align=align, metric=metric, tta=parse(stored.tta)[0],
+                    num_jitters=parse(stored.tta)[1],
+                )  # fmt: skip
             stored.check(self.contract, "these settings")
             if stored.detector != self.contract.detector:
                 log.warning("gallery was indexed with detector %r; querying with %r", stored.detector, detector)
@@ -149,12 +157,15 @@ class Gallery:
             elif identity is None:
                 raise ConfigError("images given as arrays or bytes need identity=")
             else:
-                try:  # decoded once here: the key is the pixels' hash, whatever the input kind
+                encoded = item if isinstance(item, bytes | bytearray | memoryview) else None
+                try:  # decoded here for the key, the pixels' hash, whatever the input kind
                     item = load_image(item, max_pixels=self.max_pixels)
                 except ImageError as exc:
                     errors.append((f"<{type(item).__name__}>", escape_text(str(exc))))
                     continue
                 key, ident = content_key(item.pixels), identity
+                if encoded is not None:  # embedded from the bytes, as search() and represent() decode them
+                    item = encoded
             rec, reps = self._embed_file(item, key, no_face, errors)
             files += [rec] if isinstance(item, str | os.PathLike) and rec else []
             entries += [(key, ident, i, r.face.box, r.face.score) for i, r in enumerate(reps)]

@@ -56,7 +56,7 @@ class Engine:
 
         self.cfg = cfg
         # the shared pipeline of the one-call API: galleries opened with the same settings reuse its models
-        # called exactly as Gallery.pipeline calls it (lru_cache keys on the arguments as given)
+        # (get_pipeline normalises its arguments, so Gallery.pipeline's call finds this one)
         args = (cfg.detector, cfg.model, cfg.align) + (() if cfg.device == "cpu" else (cfg.device,))
         self.pipeline = get_pipeline(*args)
         if cfg.max_pixels != self.pipeline.max_pixels:  # the service's own pixel limit; models stay shared

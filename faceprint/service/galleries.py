@@ -135,11 +135,12 @@ class Galleries:
 
         return await self.run(name, info)
 
-    async def enrol(self, name: str, images: list[tuple[str, np.ndarray]], identity: str) -> dict[str, Any]:
-        keys = {content_key(px): field for field, px in images}
+    async def enrol(self, name: str, images: list[tuple[str, np.ndarray, bytes]], identity: str) -> dict[str, Any]:
+        """Enrol (field, decoded pixels, encoded bytes) images: keys from the pixels, embeddings from the bytes."""
+        keys = {content_key(px): field for field, px, _ in images}
 
         def add(g: Gallery) -> IndexReport:
-            return g.add([px for _, px in images], identity=identity)
+            return g.add([data for _, _, data in images], identity=identity)
 
         report = await self.run(name, add)
         return {"identity": identity, "images": len(images), "indexed": report.indexed, "faces": report.faces,

@@ -9,6 +9,7 @@ worker pool and the micro-batcher), each face searched in the named gallery. Sam
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -20,7 +21,8 @@ from faceprint.service.galleries import Galleries
 class LiveAdapter:
     backend = "pipeline"
 
-    def __init__(self, engine: Engine, galleries: Galleries, gallery: str | None = None) -> None:
+    def __init__(self, engine: Engine, galleries: Galleries, gallery: str | None = None,
+                 metric: str | None = None) -> None:  # fmt: skip
         self.engine, self.galleries, self.gallery = engine, galleries, gallery
         self.frames = 0
         self._video: Any = None
@@ -30,7 +32,11 @@ class LiveAdapter:
             return
         # a location, not the service's open Gallery: an embedded gallery's SQLite handle is tied to its thread
         db = galleries.location(gallery) if gallery else None
-        self._video = VideoPipeline(db=db, pipeline=engine.pipeline, background=False)
+        # the video pipeline fits the detector's min face size to the camera: give it its own detector object
+        # (sharing the loaded model) so the service's other requests keep theirs
+        pipe = copy.copy(engine.pipeline)
+        pipe.detector = copy.copy(pipe.detector)
+        self._video = VideoPipeline(db=db, pipeline=pipe, background=False, metric=metric)
         self.backend = "video"
 
     def close(self) -> None:

@@ -71,7 +71,8 @@ async def enrol(request: Request, name: str) -> dict[str, Any]:
     async with st.engine.admit():
         fields = [f"img[{i}]" if len(images) > 1 else "img" for i in range(len(images))]
         decoded = [await st.engine.call(st.engine.load_image, f, d) for f, d in zip(fields, images)]
-        report = await st.galleries.enrol(name, [(f, im.pixels) for f, im in zip(fields, decoded)], identity)
+        # checked here (named errors, the service's pixel limit); embedded from the bytes, as search decodes them
+        report = await st.galleries.enrol(name, [(f, im.pixels, d) for f, im, d in zip(fields, decoded, images)], identity)
     if report["faces"] == 0 and report["no_face"]:
         raise Problem("no-face", f"no face found in {', '.join(report['no_face'])}; nothing was enrolled", report=report)
     return report

@@ -40,15 +40,17 @@ async def live(ws: WebSocket) -> None:
             raise Problem("invalid-request", "the first message must be a JSON object")
         check(ws, hello.get("key") or None, "read")
         gallery = hello.get("gallery") or None
+        metric = None
         if gallery is not None:
-            await st.galleries.describe(str(gallery))  # 404 now rather than at the first face
+            about = await st.galleries.describe(str(gallery))  # 404 now rather than at the first face
+            metric = (about.get("contract") or {}).get("metric")  # search it with the metric it was made with
     except WebSocketDisconnect:
         return
     except Problem as p:
         await ws.send_json(p.body(context.request_id.get()))
         await ws.close(code=1008)
         return
-    adapter = LiveAdapter(st.engine, st.galleries, gallery)
+    adapter = LiveAdapter(st.engine, st.galleries, gallery, metric)
     await ws.send_json({"ready": True, "backend": adapter.backend, "gallery": gallery})
     try:
         while True:

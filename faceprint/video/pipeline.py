@@ -145,7 +145,7 @@ class VideoPipeline:
             return self._db
         g = getattr(self._local, "gallery", None)
         if g is None:
-            from faceprint.search.find import open_gallery
+            from faceprint.search.finder import open_gallery
 
             c = self.pipeline
             g, folder = open_gallery(os.fspath(self._db), model=c.recognizer.name, detector=c.detector.name,
@@ -236,9 +236,9 @@ class VideoPipeline:
 
         spec = self.pipeline.recognizer.spec
         try:
-            return 1.5 * threshold_for(spec, "euclidean_l2")
+            return 1.5 * threshold_for(spec, "euclidean_l2", self.pipeline.tta)
         except ConfigError:  # no euclidean_l2 threshold: the cosine one says the same (|a-b|² = 2(1-cos))
-            return 1.5 * float(np.sqrt(2.0 * threshold_for(spec, "cosine")))
+            return 1.5 * float(np.sqrt(2.0 * threshold_for(spec, "cosine", self.pipeline.tta)))
 
     def _scene_changed(self, frame: np.ndarray) -> bool:
         if self.change_threshold is None:

@@ -24,8 +24,8 @@ import numpy as np
 from faceprint.errors import ConfigError, ContractError, StoreError
 from faceprint.search.backends import integrity
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors
-from faceprint.search.index import VectorIndex
 from faceprint.search.types import Entry, FileRecord
+from faceprint.search.vector_index import VectorIndex
 
 log = logging.getLogger("faceprint")
 

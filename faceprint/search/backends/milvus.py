@@ -18,8 +18,8 @@ import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, DependencyError, StoreError
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors, ip_to_distance, redact
-from faceprint.search.index import exact_search
 from faceprint.search.types import Entry, FileRecord
+from faceprint.search.vector_index import exact_search
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 _ENTRY_FIELDS = ["id", "key", "identity", "face", "x1", "y1", "x2", "y2", "score"]

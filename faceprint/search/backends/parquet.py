@@ -27,8 +27,8 @@ import numpy as np
 
 from faceprint.errors import ConfigError, ContractError, DependencyError, StoreError
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors
-from faceprint.search.index import exact_search
 from faceprint.search.types import Entry, FileRecord
+from faceprint.search.vector_index import exact_search
 
 _PART = re.compile(r"^part-(\d{8})-[0-9a-f]{8}\.parquet$")
 _ROW_COLUMNS = ["key", "identity", "face", "x1", "y1", "x2", "y2", "score"]

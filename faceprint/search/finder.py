@@ -49,7 +49,7 @@ def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContr
 def open_gallery(
     db: str | os.PathLike[str], *, model: str = "dlib", detector: str = "mtcnn", align: str = "template",
     metric: str | None = None, faces: str = "largest", gallery: str | os.PathLike[str] | None = None,
-    tta: str | None = DEFAULT_TTA, num_jitters: int = 0, **store_options: Any,
+    tta: str | None = "auto", num_jitters: int = 0, **store_options: Any,
 ) -> tuple[Gallery, Path | None]:  # fmt: skip
     """(gallery, image folder to sync or None) for ``db``: an image folder, a gallery folder or a URL."""
     opts: dict[str, Any] = {"model": model, "detector": detector, "align": align, "metric": metric, "faces": faces,
@@ -59,8 +59,9 @@ def open_gallery(
     if not Path(db).is_dir():
         raise ConfigError(f"{db}: not a folder of images, a gallery folder, or a postgresql:// URL")
     contract = EmbeddingContract.for_model(
-        model, detector=detector, align=align, metric=metric, tta=tta, num_jitters=num_jitters
-    )
+        model, detector=detector, align=align, metric=metric, tta=DEFAULT_TTA if tta == "auto" else tta,
+        num_jitters=num_jitters,
+    )  # fmt: skip
     where = Path(gallery) if gallery is not None else folder_gallery_path(db, contract)
     return Gallery(where, **opts, **store_options), Path(db)
 
@@ -111,8 +112,11 @@ def gallery_location(folder: str | os.PathLike[str], db: str | os.PathLike[str] 
     """The gallery ``index(folder, db)`` writes to (a path or URL), for messages."""
     if db is not None:
         return _redacted(str(db))
+    tta = options.get("tta", "auto")
     contract = EmbeddingContract.for_model(options.get("model", "dlib"), detector=options.get("detector", "mtcnn"),
-                                           align=options.get("align", "template"), metric=options.get("metric"))  # fmt: skip
+                                           align=options.get("align", "template"), metric=options.get("metric"),
+                                           tta=DEFAULT_TTA if tta == "auto" else tta,
+                                           num_jitters=options.get("num_jitters", 0))  # fmt: skip
     return str(folder_gallery_path(folder, contract))
 
 
