@@ -49,4 +49,4 @@ def search(location: str | os.PathLike[str], queries: Any, k: int = 5, *, addres
     loc = loc if loc.startswith("parquet:") else f"parquet:{loc}"
     search_options = {n: gallery_options.pop(n) for n in ("aggregate", "threshold", "faces") if n in gallery_options}
     with Gallery(loc, ray=address or "local", **gallery_options) as g:
-        return g.search(queries, k, **search_options)
+        return g.search(vectors=queries, k=k, **search_options)
