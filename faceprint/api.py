@@ -4,40 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 from typing import Any
 
 from faceprint.augment import DEFAULT_TTA
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
-from faceprint.pipeline import Pipeline
+from faceprint.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, get_pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
-
-DEFAULT_DETECTOR = "mtcnn"
-DEFAULT_MODEL = "dlib"
-
-
-def get_pipeline(
-    detector: str = DEFAULT_DETECTOR,
-    model: str = DEFAULT_MODEL,
-    align: str = "template",
-    device: str = "cpu",
-    tta: str | None = DEFAULT_TTA,
-    num_jitters: int = 0,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Pipeline:
-    """A shared Pipeline for these options (models load on first use, then stay loaded).
-
-    The options are normalised before the cache lookup, so callers that spell the same settings
-    differently (positionally, by keyword, ``tta=None`` for "none") share one Pipeline and its models."""
-    return _cached_pipeline(detector, model, align, device, tta or "none", num_jitters, max_pixels)
-
-
-@lru_cache(maxsize=8)
-def _cached_pipeline(
-    detector: str, model: str, align: str, device: str, tta: str, num_jitters: int, max_pixels: int
-) -> Pipeline:
-    return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
-                    max_pixels=max_pixels)  # fmt: skip
 
 
 def verify(

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -481,3 +482,32 @@ class Pipeline:
 def _clip(face: Face, w: int, h: int) -> Face:
     x1, y1, x2, y2 = face.box
     return replace(face, box=(max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)))
+
+
+DEFAULT_DETECTOR = "mtcnn"
+DEFAULT_MODEL = "dlib"
+
+
+# the one-call API, galleries and the service share these: a Pipeline per settings, models loaded once
+def get_pipeline(
+    detector: str = DEFAULT_DETECTOR,
+    model: str = DEFAULT_MODEL,
+    align: str = "template",
+    device: str = "cpu",
+    tta: str | None = DEFAULT_TTA,
+    num_jitters: int = 0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Pipeline:
+    """A shared Pipeline for these options (models load on first use, then stay loaded).
+
+    The options are normalised before the cache lookup, so callers that spell the same settings
+    differently (positionally, by keyword, ``tta=None`` for "none") share one Pipeline and its models."""
+    return _cached_pipeline(detector, model, align, device, tta or "none", num_jitters, max_pixels)
+
+
+@lru_cache(maxsize=8)
+def _cached_pipeline(
+    detector: str, model: str, align: str, device: str, tta: str, num_jitters: int, max_pixels: int
+) -> Pipeline:
+    return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
+                    max_pixels=max_pixels)  # fmt: skip

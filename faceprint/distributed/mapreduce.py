@@ -6,8 +6,9 @@ whole gallery; the driver merges per-shard top-k lists, which gives exactly the 
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,13 @@ def ray_map_reduce(
     return merge_topk(parts, len(q), k)
 
 
+def ray_runner(address: str | None = "auto", shards_per_task: int = 1) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """A ``map_reduce`` runner for a Parquet gallery: its search's map step as Ray tasks on ``address``,
+    e.g. ``Gallery("parquet:DIR", map_reduce=ray_runner("auto"))``."""
+    _ray()  # say what to install now, not at the first search
+    return functools.partial(ray_map_reduce, address=address, shards_per_task=shards_per_task)
+
+
 def search(location: str | os.PathLike[str], queries: Any, k: int = 5, *, address: str | None = "auto",
            **gallery_options: Any) -> list[Any]:  # fmt: skip
     """Search the Parquet gallery at ``location`` (a folder of shards) on Ray; as :meth:`Gallery.search`."""
@@ -48,5 +56,5 @@ def search(location: str | os.PathLike[str], queries: Any, k: int = 5, *, addres
     loc = str(location)
     loc = loc if loc.startswith("parquet:") else f"parquet:{loc}"
     search_options = {n: gallery_options.pop(n) for n in ("aggregate", "threshold", "faces") if n in gallery_options}
-    with Gallery(loc, ray=address or "local", **gallery_options) as g:
+    with Gallery(loc, map_reduce=ray_runner(address or "local"), **gallery_options) as g:
         return g.search(vectors=queries, k=k, **search_options)

@@ -102,7 +102,7 @@ class Gallery:
     @property
     def pipeline(self) -> Any:
         if self._pipeline is None:
-            from faceprint.api import get_pipeline
+            from faceprint.pipeline import get_pipeline
 
             c = self.contract
             self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], "cpu", *parse(c.tta),

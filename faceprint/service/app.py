@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,14 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceprint.service import context
 from faceprint.service.auth import KeyStore, RateLimiter
-from faceprint.service.config import ServiceConfig
+from faceprint.service.config import STATIC, ServiceConfig
 from faceprint.service.engine import Engine
 from faceprint.service.errors import KINDS, PROBLEM_JSON, Problem, from_exception
 from faceprint.service.galleries import Galleries
 from faceprint.service.metrics import Metrics, service_metrics
 
 log = logging.getLogger("faceprint.service")
-STATIC = Path(__file__).parent / "static"
 
 
 @dataclass

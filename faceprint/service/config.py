@@ -10,6 +10,9 @@ from typing import Any
 
 from faceprint.errors import ConfigError
 
+#: the web page's files, served by the app
+STATIC = Path(__file__).parent / "static"
+
 SCOPES = ("read", "write", "admin")
 
 

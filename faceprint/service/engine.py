@@ -52,7 +52,7 @@ class Engine:
     """Models loaded once, a worker pool of ``workers`` threads, the micro-batcher, admission control."""
 
     def __init__(self, cfg: ServiceConfig, metrics: Metrics) -> None:
-        from faceprint.api import get_pipeline
+        from faceprint.pipeline import get_pipeline
 
         self.cfg = cfg
         # the shared pipeline of the one-call API: galleries opened with the same settings reuse its models

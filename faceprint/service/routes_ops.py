@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
+from faceprint.service.config import STATIC
 from faceprint.service.errors import KINDS, Problem
 from faceprint.service.security import check
 
@@ -15,8 +16,6 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/", include_in_schema=False)
 async def index() -> FileResponse:
-    from faceprint.service.app import STATIC
-
     return FileResponse(STATIC / "index.html", media_type="text/html")
 
 

@@ -7,8 +7,8 @@ whose footer names the shards it ``replaces``; readers ignore replaced shards, s
 point leaves either the old or the new state, never half of one. One writer per gallery at a time.
 
 Search is map-reduce: each shard's exact top-k (map), then a merge (reduce) — here in one process,
-or on a Ray cluster (``ray="auto"`` or an address; see :mod:`faceprint.distributed.mapreduce`), so a
-gallery larger than one machine's memory is searched exactly. Every shard carries the embedding
+or elsewhere through a ``map_reduce`` runner given by the caller (on a Ray cluster:
+:func:`faceprint.distributed.mapreduce.ray_runner`), so a gallery larger than one machine's memory is searched exactly. Every shard carries the embedding
 contract id of the gallery that wrote it; a shard made under another contract is refused.
 """
 
@@ -19,7 +19,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ from faceprint.errors import ConfigError, ContractError, DependencyError, StoreE
 from faceprint.search.backends.base import NewEntry, box_tuple, checked_vectors
 from faceprint.search.types import Entry, FileRecord
 from faceprint.search.vector_index import exact_search
+
+#: a runner of the map (each shard's top-k) and the merge outside this process
+MapReduce = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 _PART = re.compile(r"^part-(\d{8})-[0-9a-f]{8}\.parquet$")
 _ROW_COLUMNS = ["key", "identity", "face", "x1", "y1", "x2", "y2", "score"]
@@ -116,18 +119,21 @@ def check_shard_contract(path: str | Path, footer: dict[str, Any], contract: str
 class ParquetStore:
     """A gallery folder of Parquet shards (``parquet:DIR``, or ``backend="parquet"``).
 
-    ``ray``: None searches in this process, shard by shard; ``"auto"`` or a Ray address runs the
-    map step as Ray tasks on that cluster (``pip install 'faceprint[ray]'``).
+    ``map_reduce``: None searches in this process, shard by shard; else a callable
+    ``(shards, dim, metric, queries, k, contract=...) -> (distances, ids)`` that runs the same map and
+    merge elsewhere, e.g. :func:`faceprint.distributed.mapreduce.ray_runner` (``pip install 'faceprint[ray]'``).
+    The search layer itself never imports the distributed one.
     """
 
-    def __init__(self, path: Path, *, dim: int, metric: str, ray: str | None = None, create: bool = True) -> None:
+    def __init__(self, path: Path, *, dim: int, metric: str, map_reduce: MapReduce | None = None,
+                 create: bool = True) -> None:  # fmt: skip
         _pa()
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{path}: a Parquet gallery is a folder, but this is a file; pass a folder path")
         if not path.exists() and not create:
             raise StoreError(f"{path}: no gallery here")
         path.mkdir(parents=True, exist_ok=True)
-        self.path, self.dim, self.metric, self.ray = path, dim, metric, ray
+        self.path, self.dim, self.metric, self.map_reduce = path, dim, metric, map_reduce
         layout = self._read_json("_layout.json")
         if layout is None:
             self._write_json("_layout.json", {"dim": dim, "metric": metric, "format": "faceprint-parquet-1"})
@@ -208,10 +214,8 @@ class ParquetStore:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(np.atleast_2d(queries), np.float32)
         shards = self.shards()
-        if self.ray is not None:
-            from faceprint.distributed.mapreduce import ray_map_reduce
-
-            return ray_map_reduce(shards, self.dim, self.metric, q, k, address=self.ray, contract=self.contract_id)
+        if self.map_reduce is not None:
+            return self.map_reduce(shards, self.dim, self.metric, q, k, contract=self.contract_id)
         parts = [shard_topk(p, seq, self.dim, self.metric, q, k) for seq, p in shards]
         return merge_topk(parts, len(q), k)
 
@@ -366,7 +370,7 @@ class ParquetStore:
         shards = self.shards()
         return {"backend": "parquet", "path": str(self.path), "dim": self.dim, "metric": self.metric,
                 "shards": len(shards), "bytes": sum(p.stat().st_size for _, p in shards),
-                "index": {"index": "exact map-reduce", "search": "ray" if self.ray else "local"}}  # fmt: skip
+                "index": {"index": "exact map-reduce", "search": "distributed" if self.map_reduce else "local"}}  # fmt: skip
 
     def close(self) -> None:
         self._footers.clear()
