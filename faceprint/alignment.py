@@ -16,11 +16,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from faceprint.config import ALIGN_MODES  # noqa: F401  (defined with the other option values)
 from faceprint.errors import ConfigError
 from faceprint.registry import DLIB5_UNIT, Alignment
 from faceprint.types import Face
-
-ALIGN_MODES = ("template", "eye_line", "none")
 
 # The 5 standard landmarks (eyes, nose tip, mouth corners) in dlib's unit face frame (the frame
 # of ``registry._dlib_chip_points``), so that dlib's 5-point shape (eye corners, nose base) can

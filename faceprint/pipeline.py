@@ -16,7 +16,6 @@ import numpy as np
 
 from faceprint import weights
 from faceprint.alignment import (
-    ALIGN_MODES,
     ShapePredictor5,
     align_face,
     crop_box,
@@ -26,6 +25,15 @@ from faceprint.alignment import (
 )
 from faceprint.analysis.analyze import Analyzer
 from faceprint.augment import DEFAULT_TTA, check_tta, describe, embed_augmented
+from faceprint.config import (
+    DEFAULT_DETECTOR,
+    DEFAULT_RECOGNIZER,
+    DEFAULT_STREAM_ERRORS,
+    FACE_POLICIES,  # noqa: F401  (importable from here, as before)
+    STREAM_ERRORS,
+    PipelineConfig,
+    check_faces,
+)
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
@@ -34,12 +42,12 @@ from faceprint.landmarkers.stage import FaceLandmarks, LandmarkStage
 from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
 from faceprint.registry import DLIB_SHAPE_5
+from faceprint.thresholds import Thresholds
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
-from faceprint.verification import check_metric, check_threshold, distance_matrix, probability_for, threshold_for
+from faceprint.verification import check_metric, check_threshold, distance_matrix
 
 log = logging.getLogger("faceprint")
 
-FACE_POLICIES = ("largest", "best", "all")
 _END = object()
 
 
@@ -49,6 +57,9 @@ def _describe(item: object) -> str:
 
 class Pipeline:
     """Holds a detector and a recognizer; every method takes any image input (see :mod:`faceprint.image`).
+
+    ``Pipeline(config)`` (or :meth:`from_config`) builds it from a :class:`~faceprint.config.PipelineConfig`;
+    the keyword form below builds that config from its arguments. ``self.config`` is the config either way.
 
     Args:
         detector: registry name (e.g. "mtcnn", "dlib_hog", "dlib_mmod", "opencv_haar") or a Detector.
@@ -77,8 +88,8 @@ class Pipeline:
 
     def __init__(
         self,
-        detector: str | Detector = "mtcnn",
-        recognizer: str | Recognizer = "dlib",
+        detector: str | Detector | PipelineConfig = DEFAULT_DETECTOR,
+        recognizer: str | Recognizer = DEFAULT_RECOGNIZER,
         *,
         align: str = "template",
         tta: str | None = DEFAULT_TTA,
@@ -93,21 +104,44 @@ class Pipeline:
         normalize: str | None = None,
         normalize_landmarks: str = "68",
     ) -> None:
-        if align not in ALIGN_MODES:
-            raise ConfigError(f"unknown align mode {align!r}; use one of {', '.join(ALIGN_MODES)}")
-        self.normalize = check_normalize(normalize, align)
-        self.normalize_landmarks = normalize_landmarks  # "68" or "468": the outline normalize="mask" uses
-        det_options = dict(detector_options or {})
-        self.detector = create_detector(detector, device=det_options.pop("device", device), **det_options)
-        self.recognizer = create_recognizer(recognizer, device=device, **(recognizer_options or {}))
-        self.align = align
-        self.max_pixels = max_pixels  # every input kind is refused above this many pixels, before decoding
-        self.tta = check_tta(tta, num_jitters)
-        self.num_jitters = num_jitters
-        self.reduced_decode = reduced_decode
-        self.refine_shape = refine_shape
-        self.analyzer = Analyzer(analysis_models, device)
-        self.landmarker = LandmarkStage(device)  # dense landmarks, models made on first use
+        if isinstance(detector, PipelineConfig):
+            config = detector
+        else:
+            config = PipelineConfig(
+                detector, recognizer, align=align, tta=check_tta(tta, num_jitters), num_jitters=num_jitters,
+                device=device, max_pixels=max_pixels, normalize=normalize, normalize_landmarks=normalize_landmarks,
+                reduced_decode=reduced_decode, refine_shape=refine_shape, detector_options=detector_options,
+                recognizer_options=recognizer_options, analysis_models=analysis_models,
+            )  # fmt: skip
+        self.config = config
+        self.normalize = check_normalize(config.normalize, config.align)
+        self.normalize_landmarks = config.normalize_landmarks  # "68" or "468": the outline normalize="mask" uses
+        det_options = config.detector_kwargs()
+        self.detector = create_detector(config.detector, device=det_options.pop("device", config.device), **det_options)
+        self.recognizer = create_recognizer(config.recognizer, device=config.device, **config.recognizer_kwargs())
+        self.align = config.align
+        self.max_pixels = config.max_pixels  # every input kind is refused above this many pixels, before decoding
+        self.tta = config.tta
+        self.num_jitters = config.num_jitters
+        self.reduced_decode = config.reduced_decode
+        self.refine_shape = config.refine_shape
+        self.analyzer = Analyzer(config.analysis_dict(), config.device)
+        self.landmarker = LandmarkStage(config.device)  # dense landmarks, models made on first use
+        self._thresholds: Thresholds | None = None
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> Pipeline:
+        """A pipeline for ``config`` (the same as ``Pipeline(config)``)."""
+        return cls(config)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The decision policy of this pipeline's recognizer and augmentation: read once, and again only
+        when the user's tuned file changes (``faceprint tune --write``)."""
+        policy = self._thresholds
+        if policy is None or policy.stale():
+            policy = self._thresholds = Thresholds.load(self.recognizer.spec, self.tta)
+        return policy
 
     def runs_on(self) -> dict[str, str]:
         """Where the detector and the recognizer actually run (loads both): provider or device per stage."""
@@ -136,8 +170,7 @@ class Pipeline:
         return self.detector.detect(load_image(image, max_pixels=self.max_pixels))
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
-        if policy not in FACE_POLICIES:
-            raise ConfigError(f"unknown faces policy {policy!r}; use one of {', '.join(FACE_POLICIES)}")
+        check_faces(policy)
         faces = self.detector.detect(img)
         if not faces:
             if enforce_detection:
@@ -306,7 +339,7 @@ class Pipeline:
         workers: int = 2,
         faces: str = "largest",
         enforce_detection: bool = True,
-        errors: str = "raise",
+        errors: str = DEFAULT_STREAM_ERRORS,
         rgb: bool = False,
     ) -> Iterator[ImageResult]:
         """Embeddings of a stream of images (e.g. :func:`faceprint.image.iter_images`), in input order.
@@ -314,14 +347,14 @@ class Pipeline:
         ``workers`` threads decode, detect and align the next images while the recognizer embeds
         the current batch of ``batch_size`` faces; at most ``2 * workers`` images are read ahead, so
         memory stays bounded however long the stream. ``errors="skip"`` reports a bad image (unreadable,
-        no face) as an :class:`ImageResult` with ``error`` set instead of raising.
+        no face) as an :class:`ImageResult` with ``error`` set (the default, as in the one-call API);
+        ``errors="raise"`` stops the stream at the first bad image.
         """
-        if errors not in ("raise", "skip"):
+        if errors not in STREAM_ERRORS:
             raise ConfigError(f"errors must be 'raise' or 'skip', got {errors!r}")
         if batch_size < 1 or workers < 1:
             raise ConfigError(f"batch_size and workers must be >= 1, got {batch_size} and {workers}")
-        if faces not in FACE_POLICIES:
-            raise ConfigError(f"unknown faces policy {faces!r}; use one of {', '.join(FACE_POLICIES)}")
+        check_faces(faces)
         self._recognizer_files()
 
         def prepare(item: ImageInput) -> tuple[str, list[Face], list[np.ndarray]]:
@@ -385,7 +418,8 @@ class Pipeline:
         """
         spec = self.recognizer.spec
         metric = check_metric(metric or spec.default_metric)
-        thr = threshold_for(spec, metric, self.tta) if threshold is None else check_threshold(threshold)
+        policy = self.thresholds
+        thr = policy.threshold(metric) if threshold is None else check_threshold(threshold)
         self._recognizer_files()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -424,7 +458,7 @@ class Pipeline:
             detector=self.detector.name,
             faces=(aligned[0][0][i], aligned[1][0][j]),
             timings=timings,
-            probability=probability_for(spec, metric, dist),
+            probability=policy.probability(metric, dist),
         )
 
     # -- analyze --------------------------------------------------------------------------------
@@ -484,13 +518,12 @@ def _clip(face: Face, w: int, h: int) -> Face:
     return replace(face, box=(max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)))
 
 
-DEFAULT_DETECTOR = "mtcnn"
-DEFAULT_MODEL = "dlib"
+DEFAULT_MODEL = DEFAULT_RECOGNIZER
 
 
-# the one-call API, galleries and the service share these: a Pipeline per settings, models loaded once
+# the one-call API, galleries and the service share these: a Pipeline per config, models loaded once
 def get_pipeline(
-    detector: str = DEFAULT_DETECTOR,
+    detector: str | PipelineConfig = DEFAULT_DETECTOR,
     model: str = DEFAULT_MODEL,
     align: str = "template",
     device: str = "cpu",
@@ -498,16 +531,23 @@ def get_pipeline(
     num_jitters: int = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Pipeline:
-    """A shared Pipeline for these options (models load on first use, then stay loaded).
+    """The shared Pipeline for a :class:`PipelineConfig` (or for these options, made into one).
 
-    The options are normalised before the cache lookup, so callers that spell the same settings
-    differently (positionally, by keyword, ``tta=None`` for "none") share one Pipeline and its models."""
-    return _cached_pipeline(detector, model, align, device, tta or "none", num_jitters, max_pixels)
+    Models load on first use, then stay loaded. Configs are normalised (``tta=None`` is "none"), so
+    callers that spell the same settings differently share one Pipeline and its models. A config
+    whose options cannot be hashed gets a Pipeline of its own."""
+    if isinstance(detector, PipelineConfig):
+        config = detector
+    else:
+        config = PipelineConfig(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
+                                max_pixels=max_pixels)  # fmt: skip
+    try:
+        hash(config)
+    except TypeError:
+        return Pipeline(config)
+    return _cached_pipeline(config)
 
 
 @lru_cache(maxsize=8)
-def _cached_pipeline(
-    detector: str, model: str, align: str, device: str, tta: str, num_jitters: int, max_pixels: int
-) -> Pipeline:
-    return Pipeline(detector, model, align=align, device=device, tta=tta, num_jitters=num_jitters,
-                    max_pixels=max_pixels)  # fmt: skip
+def _cached_pipeline(config: PipelineConfig) -> Pipeline:
+    return Pipeline(config)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from faceprint.augment import DEFAULT_TTA
 from faceprint.evaluation.pairs import read_pairs
 from faceprint.evaluation.runner import Report, System, evaluate, format_table
 
@@ -15,8 +16,11 @@ def run(args: argparse.Namespace) -> int:
     from faceprint.weights import home
 
     pairs = read_pairs(args.pairs, args.root, folds=args.folds, ext=args.ext)
+    device, tta = getattr(args, "device", "cpu"), getattr(args, "tta", None) or DEFAULT_TTA
     systems = [
-        System(m.strip(), d.strip(), args.align) for m in args.model.split(",") for d in args.detector.split(",")
+        System(m.strip(), d.strip(), args.align, tta, device)
+        for m in args.model.split(",")
+        for d in args.detector.split(",")
     ]
     cache = Path(args.cache) if args.cache else home() / "cache"
     progress = not args.json and sys.stderr.isatty()  # progress bars only on a terminal
@@ -48,30 +52,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace, pairs: list, systems: list[System], cache: Path, progress: bool) -> int:
-    from faceprint.verification import user_settings, user_settings_path
+    from faceprint.thresholds import write_settings
 
     out: dict[str, dict] = {}
     lines = []
     for metric in [m.strip() for m in args.metric.split(",")]:
         for r in evaluate(pairs, systems, metric=metric, cache_dir=cache, progress=progress, ensemble=None):
-            model = r.name.split("+")[0]
-            entry = out.setdefault(model, {"thresholds": {}, "calibration": {}})
+            entry = out.setdefault(r.model, {"thresholds": {}, "calibration": {}})
             entry["thresholds"][metric] = r.tuned[args.method]
             entry["calibration"][metric] = list(r.calibration or (0.0, 0.0))
             t = r.tuned
+            current = f"{r.threshold:.4f}" if r.threshold_source == "model" else "none"
             lines.append(
                 f"{r.name:<24}{metric:<13} infogain {t['infogain']:.4f}  max-accuracy {t['accuracy']:.4f}  "
-                f"FAR<=1e-3 {t['far_1e-3']:.4f}  EER {t['eer']:.4f}  (built-in {r.threshold:.4f})"
+                f"FAR<=1e-3 {t['far_1e-3']:.4f}  EER {t['eer']:.4f}  (built-in {current})"
             )
     if args.write is not None:
-        path = Path(args.write) if args.write else user_settings_path()
-        current = user_settings() if not args.write else (json.loads(path.read_text()) if path.is_file() else {})
-        for model, entry in out.items():
-            slot = current.setdefault(model, {})
-            slot.setdefault("thresholds", {}).update(entry["thresholds"])
-            slot.setdefault("calibration", {}).update(entry["calibration"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(current, indent=2), encoding="utf-8")
+        path = write_settings(out, args.write or None)
         lines.append(f"\nwrote {args.method} thresholds and calibrations to {path}")
     print(json.dumps(out, indent=2) if args.json else "\n".join(lines))
     return 0

@@ -12,24 +12,46 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import DEFAULT_TTA
+from faceprint.config import PipelineConfig
 from faceprint.errors import DependencyError, FaceprintError
 from faceprint.evaluation import metrics as M
 from faceprint.evaluation.cache import EmbeddingCache
 from faceprint.evaluation.pairs import Pair
 from faceprint.pipeline import Pipeline
-from faceprint.verification import check_metric, distance, threshold_for
+from faceprint.registry import ModelSpec
+from faceprint.verification import check_metric, distance
 
 log = logging.getLogger("faceprint")
 
 
 @dataclass(frozen=True, slots=True)
 class System:
-    """One pipeline configuration under evaluation."""
+    """One pipeline configuration under evaluation: the named fields, or a whole :class:`PipelineConfig`
+    (``System.from_config``; its recognizer and detector may be model objects)."""
 
     model: str = "dlib"
     detector: str = "mtcnn"
     align: str = "template"
     tta: str = DEFAULT_TTA
+    device: str = "cpu"
+    base: PipelineConfig | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> System:
+        return cls(config.model, config.detector_name, config.align, str(config.tta), config.device, config)
+
+    def config(self) -> PipelineConfig:
+        """The pipeline config this system runs."""
+        if self.base is not None:
+            return self.base
+        return PipelineConfig(self.detector, self.model, align=self.align, tta=self.tta, device=self.device)
+
+    def spec(self) -> ModelSpec:
+        """The recognizer's registry spec (reads no weights)."""
+        from faceprint.registry import get
+
+        rec = self.base.recognizer if self.base is not None else self.model
+        return get(rec, "recognizer") if isinstance(rec, str) else rec.spec
 
     @property
     def name(self) -> str:
@@ -40,9 +62,7 @@ class System:
         )
 
     def cache_file(self, cache_dir: Path) -> Path:
-        from faceprint.registry import get
-
-        spec = get(self.model, "recognizer")
+        spec = self.spec()
         key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")
         tag = hashlib.sha256(key.encode()).hexdigest()[:12]
         return cache_dir / f"{spec.name}-{self.detector}-{self.align}-{tag}.npz"
@@ -67,6 +87,10 @@ class Report:
     precision: float
     recall: float
     f1: float
+    #: where ``threshold`` came from: "model" (registry or the user's tuned file) or, for a model that has
+    #: none, "infogain on these pairs" (chosen on the data it is measured on: read ``kfold_mean`` then)
+    threshold_source: str = "model"
+    model: str = ""  # the recognizer's registry name ("" for an ensemble)
     tuned: dict[str, float] = field(default_factory=dict)
     calibration: tuple[float, float] | None = None
     distances: np.ndarray | None = field(default=None, repr=False)
@@ -118,52 +142,64 @@ def pair_distances(
     return d, why
 
 
-def measure(name: str, metric: str, pairs: Sequence[Pair], d: np.ndarray, why: list[str], threshold: float) -> Report:
+def measure(
+    name: str, metric: str, pairs: Sequence[Pair], d: np.ndarray, why: list[str], threshold: float | None,
+    model: str = "",
+) -> Report:  # fmt: skip
+    """Figures for one list of pair distances. ``threshold=None`` (a model without one): the infogain
+    threshold chosen on these pairs decides, and ``threshold_source`` says so."""
     same = np.array([p.same for p in pairs])
     folds = np.array([p.fold for p in pairs])
     ok = ~np.isnan(d)
     dk, yk = d[ok], same[ok]
-    correct = ok & ((np.where(ok, d, np.inf) <= threshold) == same)
-    km, ks, _ = M.kfold_accuracy(dk, yk, folds[ok])
-    conf = M.confusion(dk, yk, threshold)
-    tars = {}
-    for far in (1e-2, 1e-3):
-        tars[f"{far:g}"] = M.tar_at_far(dk, yk, far)[0]
     tuned = {
         "infogain": M.infogain_threshold(dk, yk)[0],
         "accuracy": M.best_accuracy_threshold(dk, yk)[0],
         "far_1e-3": M.tar_at_far(dk, yk, 1e-3)[1],
         "eer": M.eer(dk, yk)[1],
     }
+    source = "model"
+    if threshold is None:
+        threshold, source = tuned["infogain"], "infogain on these pairs"
+    correct = ok & ((np.where(ok, d, np.inf) <= threshold) == same)
+    km, ks, _ = M.kfold_accuracy(dk, yk, folds[ok])
+    conf = M.confusion(dk, yk, threshold)
+    tars = {}
+    for far in (1e-2, 1e-3):
+        tars[f"{far:g}"] = M.tar_at_far(dk, yk, far)[0]
     cal = M.fit_calibration(dk, yk)
     failures = [(str(p.img1), str(p.img2), w) for p, w in zip(pairs, why) if w]
     return Report(
         name=name, metric=metric, n_pairs=len(pairs), n_failed=int((~ok).sum()), failures=failures,
         threshold=float(threshold), accuracy=float(correct.mean()), kfold_mean=km, kfold_std=ks,
         auc=M.auc(dk, yk), tar_at_far=tars, eer=M.eer(dk, yk)[0], precision=conf.precision, recall=conf.recall,
-        f1=conf.f1, tuned=tuned, calibration=(cal.a, cal.b), distances=d, same=same,
+        f1=conf.f1, threshold_source=source, model=model, tuned=tuned, calibration=(cal.a, cal.b), distances=d, same=same,
     )  # fmt: skip
 
 
 def evaluate(
     pairs: Sequence[Pair],
-    systems: Sequence[System],
+    systems: Sequence[System | PipelineConfig],
     *,
     metric: str | None = None,
     cache_dir: Path,
     progress: bool = False,
     ensemble: str | None = "logistic",
 ) -> list[Report]:
-    """One report per system and, with two or more systems, one for their learned ensemble."""
+    """One report per system and, with two or more systems, one for their learned ensemble.
+
+    A model with no threshold for the metric (none in the registry, none tuned) is measured at the
+    infogain threshold of these pairs (``Report.threshold_source`` says so): that is how one is tuned."""
     paths = sorted({p.img1 for p in pairs} | {p.img2 for p in pairs})
     reports = []
-    for s in systems:
-        pipe = Pipeline(s.detector, s.model, align=s.align, tta=s.tta)
+    for item in systems:
+        s = System.from_config(item) if isinstance(item, PipelineConfig) else item
+        pipe = Pipeline(s.config())
         spec = pipe.recognizer.spec
         m = check_metric(metric or spec.default_metric)
         emb = embed_all(pipe, paths, EmbeddingCache(s.cache_file(cache_dir)), progress=progress)
         d, why = pair_distances(pairs, emb, m)
-        reports.append(measure(s.name, m, pairs, d, why, threshold_for(spec, m, pipe.tta)))
+        reports.append(measure(s.name, m, pairs, d, why, pipe.thresholds.get(m), model=spec.name))
     if ensemble and len(reports) > 1:
         reports.append(ensemble_report(pairs, reports, ensemble))
     return reports
@@ -212,9 +248,13 @@ def format_table(reports: Sequence[Report]) -> str:
     head = f"{'system':<34}{'metric':<13}{'thr':>7}{'acc':>8}{'k-fold acc':>16}{'AUC':>8}{'TAR@1e-2':>10}{'TAR@1e-3':>10}{'EER':>7}{'P':>7}{'R':>7}{'F1':>7}{'failed':>8}"
     rows = [head, "-" * len(head)]
     for r in reports:
+        mark = "*" if r.threshold_source != "model" else " "
         rows.append(
-            f"{r.name[:33]:<34}{r.metric:<13}{r.threshold:>7.3f}{r.accuracy:>8.4f}{r.kfold_mean:>9.4f}±{r.kfold_std:<6.4f}"
+            f"{r.name[:33]:<34}{r.metric:<13}{r.threshold:>7.3f}{mark}{r.accuracy:>7.4f}{r.kfold_mean:>9.4f}±{r.kfold_std:<6.4f}"
             f"{r.auc:>8.4f}{r.tar_at_far['0.01']:>10.4f}{r.tar_at_far['0.001']:>10.4f}{r.eer:>7.4f}{r.precision:>7.3f}"
             f"{r.recall:>7.3f}{r.f1:>7.3f}{r.n_failed:>5}/{r.n_pairs}"
         )
+    if any(r.threshold_source != "model" for r in reports):
+        rows.append("* no threshold for this model and metric: 'thr' and 'acc' use the infogain threshold of these "
+                    "pairs (optimistic; k-fold acc is not); faceprint tune --write saves one")  # fmt: skip
     return "\n".join(rows)

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from faceprint.augment import DEFAULT_TTA, check_tta, describe
+from faceprint.config import PipelineConfig
 from faceprint.errors import ContractError
-from faceprint.registry import find
+from faceprint.registry import ModelSpec, find
 from faceprint.verification import check_metric
 
 #: Bump when faceprint changes how crops or vectors are prepared for a gallery.
@@ -66,7 +67,24 @@ class EmbeddingContract:
         num_jitters: int = 0,
     ) -> EmbeddingContract:
         """The contract of a registry recognizer (reads the registry only; loads no model)."""
-        spec = find(model)
+        return cls.for_spec(find(model), detector=detector, align=align, metric=metric, tta=tta,
+                            num_jitters=num_jitters)  # fmt: skip
+
+    @classmethod
+    def for_config(cls, config: PipelineConfig, *, metric: str | None = None) -> EmbeddingContract:
+        """The contract of a :class:`~faceprint.config.PipelineConfig` (its recognizer a registry name or
+        an already made model object, whose ``spec`` is used; loads no model)."""
+        spec = find(config.recognizer) if isinstance(config.recognizer, str) else config.recognizer.spec
+        return cls.for_spec(spec, detector=config.detector_name, align=config.align, metric=metric, tta=config.tta,
+                            num_jitters=config.num_jitters)  # fmt: skip
+
+    @classmethod
+    def for_spec(
+        cls, spec: ModelSpec, *, detector: str = "mtcnn", align: str = "template", metric: str | None = None,
+        tta: str | None = DEFAULT_TTA, num_jitters: int = 0,
+    ) -> EmbeddingContract:  # fmt: skip
+        """The contract of a recognizer's registry spec."""
+        model = spec.name
         if spec.task != "recognizer" or not spec.embedding_dim:
             raise ContractError(f"{model!r} is not a recognizer with a known embedding size")
         metric = check_metric(metric or spec.default_metric)

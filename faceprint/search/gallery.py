@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import DEFAULT_TTA, parse
+from faceprint.config import PipelineConfig
 from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
 from faceprint.files import escape_text, text_key
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, load_image
@@ -26,8 +27,9 @@ from faceprint.search.contract import EmbeddingContract
 from faceprint.search.folder import IdentityRule, classify, identity_of, sha256_file, under, walk_images
 from faceprint.search.ranking import aggregate_hits, content_key, progress_bar
 from faceprint.search.types import Entry, FaceMatches, FileRecord, GalleryStats, IndexReport
+from faceprint.thresholds import Thresholds
 from faceprint.types import Representation
-from faceprint.verification import check_threshold, threshold_for
+from faceprint.verification import check_threshold
 
 log = logging.getLogger("faceprint")
 
@@ -44,6 +46,10 @@ class Gallery:
     ``max_pixels``: larger images (added or queried) are refused before decoding. Other options go to the
     store (``fp16``, ``index``, ``hnsw_threshold``, ``ef_search``; ``verify=False`` opens a damaged
     embedded gallery for repair).
+
+    ``pipeline=`` (a :class:`~faceprint.pipeline.Pipeline`) or ``config=`` (a
+    :class:`~faceprint.config.PipelineConfig`) gives the settings whole instead of ``model``, ``detector``,
+    ``align``, ``tta``, ``num_jitters`` and ``max_pixels``; a given pipeline is the one that embeds.
     """
 
     def __init__(
@@ -59,16 +65,29 @@ class Gallery:
         min_quality: float | None = None,
         tta: str | None = "auto",
         num_jitters: int = 0,
+        pipeline: Any = None,
+        config: PipelineConfig | None = None,
         **store_options: Any,
     ) -> None:
-        self.max_pixels = max_pixels
+        self._pipeline: Any = pipeline
+        if pipeline is not None:
+            if config is not None:
+                raise ConfigError("pass a Gallery either pipeline= or config=, not both")
+            config = pipeline.config
+            max_pixels = pipeline.max_pixels
+        auto = config is None and tta == "auto"  # the stored gallery's augmentation; a new gallery gets the default
+        if config is None:
+            config = PipelineConfig(detector, model, align=align, tta=DEFAULT_TTA if auto else tta,
+                                    num_jitters=num_jitters, max_pixels=max_pixels)  # fmt: skip
+        elif not isinstance(config, PipelineConfig):
+            raise ConfigError(f"config must be a faceprint.config.PipelineConfig, not {type(config).__name__}")
+        self.config = config
+        self.max_pixels = config.max_pixels
         self.min_quality = min_quality  # enrolment skips faces below this quality score (faceprint.quality)
-        auto = tta == "auto"  # the stored gallery's augmentation; a new gallery gets the default
-        self.contract = EmbeddingContract.for_model(
-            model, detector=detector, align=align, metric=metric, tta=DEFAULT_TTA if auto else tta,
-            num_jitters=num_jitters,
-        )  # fmt: skip
-        self.spec = find_spec(self.contract.model)
+        self.contract = EmbeddingContract.for_config(config, metric=metric)
+        self.spec = pipeline.recognizer.spec if pipeline is not None else (
+            find_spec(config.recognizer) if isinstance(config.recognizer, str) else config.recognizer.spec)
+        self._policy: Thresholds | None = None
         self.faces = faces
         self.location = redact(os.fspath(location))  # for messages: never a password
         self.store = open_store(location, dim=self.contract.dim, metric=self.contract.metric, **store_options)
@@ -76,16 +95,14 @@ class Gallery:
         if "contract" in meta:
             stored = EmbeddingContract.from_dict(meta["contract"])
             if auto and not num_jitters and stored.tta != self.contract.tta:
-                self.contract = EmbeddingContract.for_model(
-                    model, detector=detector, align=align, metric=metric, tta=parse(stored.tta)[0],
-                    num_jitters=parse(stored.tta)[1],
-                )  # fmt: skip
+                stored_tta, stored_jitters = parse(stored.tta)
+                self.config = config.replace(tta=stored_tta, num_jitters=stored_jitters)
+                self.contract = EmbeddingContract.for_config(self.config, metric=metric)
             stored.check(self.contract, "these settings")
             if stored.detector != self.contract.detector:
                 log.warning("gallery was indexed with detector %r; querying with %r", stored.detector, detector)
         else:
             self.store.write_meta({"contract": self.contract.to_dict(), "created": time.time()})
-        self._pipeline: Any = None
 
     def __repr__(self) -> str:
         return f"Gallery({self.location!r}, model={self.contract.model!r}, metric={self.contract.metric!r})"
@@ -104,10 +121,15 @@ class Gallery:
         if self._pipeline is None:
             from faceprint.pipeline import get_pipeline
 
-            c = self.contract
-            self._pipeline = get_pipeline(c.detector, c.model, c.alignment.split(":", 1)[0], "cpu", *parse(c.tta),
-                                          max_pixels=self.max_pixels)  # fmt: skip
+            self._pipeline = get_pipeline(self.config)
         return self._pipeline
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The decision policy for this gallery's model and augmentation (re-read when the tuned file changes)."""
+        if self._policy is None or self._policy.stale():
+            self._policy = Thresholds.load(self.spec, self.config.tta)
+        return self._policy
 
     # -- vectors ---------------------------------------------------------------------------------
     def _prepare(self, vectors: np.ndarray | Sequence[Any]) -> np.ndarray:
@@ -344,8 +366,7 @@ class Gallery:
         fetch = k if aggregate is None else max(10 * k, 100)
         dist, ids = self.store.search(q, fetch)
         meta = self.store.entries([int(i) for i in np.unique(ids) if i >= 0])
-        tta = parse(self.contract.tta)[0]
-        thr = threshold_for(self.spec, self.contract.metric, tta) if threshold is None else check_threshold(threshold)
+        thr = self.thresholds.threshold(self.contract.metric) if threshold is None else check_threshold(threshold)
         out = []
         for row in range(len(q)):
             hits = [(float(d), meta[int(i)]) for d, i in zip(dist[row], ids[row]) if i >= 0 and int(i) in meta]
