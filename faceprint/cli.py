@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from faceprint import cli_options as O
+from faceprint.cli_options import checked_arg
 from faceprint.errors import ConfigError, FaceprintError, ImageError, ModelNotFoundError, NoFaceError
-from faceprint.image import DEFAULT_MAX_PIXELS
 
 BAD_INPUT = (ImageError, NoFaceError, ConfigError, ModelNotFoundError)
 
@@ -21,44 +21,17 @@ environment: FACEPRINT_OFFLINE=1 (never download), FACEPRINT_WEIGHTS_PATH (folde
 files, os.pathsep-separated), FACEPRINT_HOME (cache, weights, galleries; default ~/.faceprint)."""
 
 
-def checked_arg(kind: type, low: float | None = None, high: float | None = None) -> Any:
-    """An argparse type: ``kind`` within [low, high], finite; refused with a clear message otherwise."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
-        if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-            span = f">= {low}" if high is None else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be a finite number {span}, not {text!r}")
-        return value
-
-    return parse
-
-
 def _common(p: argparse.ArgumentParser, *, metric: bool = True) -> None:
-    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
-    p.add_argument("--model", default="dlib", help="recognition model (default: dlib)")
+    O.add_detector(p)
+    O.add_model(p)
     if metric:
-        p.add_argument(
-            "--metric",
-            default=None,
-            choices=("cosine", "euclidean", "euclidean_l2"),
-            help="distance (default: the model's)",
-        )
-    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
-                   help="face alignment (default: template)")  # fmt: skip
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where models run (default: cpu)")
-    p.add_argument("--detector-device", default=None, choices=("cpu", "cuda", "auto"), help="where the detector runs (default: --device)")
+        O.add_metric(p)
+    O.add_align(p)
+    O.add_device(p, detector_device=True)
+    O.add_tta(p)
     p.add_argument("--no-enforce", action="store_true", help="use the whole image when no face is found")
-    _max_pixels(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _max_pixels(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-pixels", type=checked_arg(int, 1), default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse images with more pixels than this, whatever their kind (default {DEFAULT_MAX_PIXELS:,})")  # fmt: skip
+    O.add_max_pixels(p)
+    O.add_json(p)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,17 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("img2", help="second photo (path)")
     p.add_argument("--threshold", type=checked_arg(float, 0.0), default=None,
                    help="same person when distance <= this (>= 0; default: the model's for the metric)")  # fmt: skip
-    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"),
-                   help="which face of each photo: largest, best scoring, or all pairs (default: largest)")  # fmt: skip
+    O.add_faces(p, help="which face of each photo: largest, best scoring, or all pairs (default: largest)")
     _common(p)
     p = sub.add_parser("represent", help="embeddings of the faces in a photo", **kw)
     p.add_argument("img", help="the photo (path)")
-    p.add_argument("--faces", default="largest", choices=("largest", "best", "all"),
-                   help="which faces to embed (default: largest)")  # fmt: skip
+    O.add_faces(p, help="which faces to embed (default: largest)")
     _common(p, metric=False)
     p = sub.add_parser("detect", help="find faces; optionally draw them", **kw)
     p.add_argument("img", help="the photo (path)")
-    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
+    O.add_detector(p)
+    O.add_device(p)
     p.add_argument("--out", help="write an annotated copy of the image here (PNG/JPEG)")
     p.add_argument("--min-face-size", type=checked_arg(int, 1), default=20, help="smallest face side kept, in pixels")
     p.add_argument("--score-threshold", type=checked_arg(float, 0.0, 1.0), default=None,
@@ -94,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="detect on a copy with this long side, >= 16 (default: per detector)")  # fmt: skip
     p.add_argument("--landmarks", default=None, choices=("68", "468"),
                    help="also dense landmarks + head pose: 68 (face-api) or 468 (FaceMesh)")  # fmt: skip
-    _max_pixels(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    O.add_max_pixels(p)
+    O.add_json(p)
     for name, helptext in (
         ("evaluate", "accuracy figures on labelled pairs"),
         ("tune", "find thresholds on labelled pairs"),
@@ -103,17 +75,17 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, **kw)
         p.add_argument("pairs", help="LFW pairs.txt or CSV (img1,img2,label[,fold])")
         p.add_argument("--root", help="image folder (default: the pair file's folder)")
-        p.add_argument("--model", default="dlib", help="one or more, comma-separated")
-        p.add_argument("--detector", default="mtcnn", help="one or more, comma-separated")
-        p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
-                       help="face alignment (default: template)")  # fmt: skip
+        O.add_model(p, several=True)
+        O.add_detector(p, several=True)
+        O.add_align(p)
+        O.add_device(p)
+        O.add_tta(p)
         p.add_argument("--folds", type=checked_arg(int, 2), default=10, help="folds for CSV pairs without a fold column")
         p.add_argument("--ext", default=".jpg", help="image extension for LFW pairs.txt")
         p.add_argument("--cache", help="embedding cache folder (default: $FACEPRINT_HOME/cache)")
-        p.add_argument("--json", action="store_true", help="machine-readable output")
+        O.add_json(p)
         if name == "evaluate":
-            p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"),
-                           help="distance (default: each model's)")  # fmt: skip
+            O.add_metric(p, help="distance (default: each model's)")
             p.add_argument("--plots", help="write PNG plots into this folder")
             p.add_argument("--ensemble", default="logistic", choices=("logistic", "gbm", "none"),
                            help="learned combination of two or more pipelines (default: logistic)")  # fmt: skip
@@ -131,11 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="age, gender, emotion (race) of the faces in a photo", **kw)
     p.add_argument("img", help="the photo (path)")
     p.add_argument("--actions", default="age,gender,emotion", help="comma-separated: age,gender,emotion,race")
-    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
+    O.add_detector(p)
+    O.add_device(p)
     p.add_argument("--anti-spoofing", action="store_true", help="also judge whether each face is live")
     p.add_argument("--skip-detection", action="store_true", help="the image is already a face crop")
-    _max_pixels(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    O.add_max_pixels(p)
+    O.add_json(p)
     from faceprint.search.cli import add_parsers as add_search_parsers
 
     add_search_parsers(sub)
@@ -205,9 +178,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_analyze(args, _emit)
     if args.cmd == "detect":
         return _detect(args)
-    det_options = {"device": args.detector_device} if args.detector_device else None
-    pipe = Pipeline(args.detector, args.model, align=args.align, device=args.device, detector_options=det_options,
-                    max_pixels=args.max_pixels)  # fmt: skip
+    pipe = Pipeline(O.pipeline_config(args))
     enforce = not args.no_enforce
     if args.cmd == "verify":
         r = pipe.verify(
@@ -242,8 +213,10 @@ def _detect(args: argparse.Namespace) -> int:
 
     img = load_image(args.img, max_pixels=args.max_pixels)
     options = {"max_side": args.max_side} if args.max_side else {}
-    det = create_detector(args.detector, min_face_size=args.min_face_size, score_threshold=args.score_threshold,
-                          max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
+    device = None if args.device == "cpu" else args.device  # as before: a CPU-only detector keeps working
+    det = create_detector(args.detector, device=device, min_face_size=args.min_face_size,
+                          score_threshold=args.score_threshold, max_faces=args.max_faces, expand=args.expand,
+                          **options)  # fmt: skip
     faces = det.detect(img)
     lines = [f"{len(faces)} face(s) in {img.source} ({img.width}x{img.height}), detector {args.detector}"]
     for i, f in enumerate(faces):
@@ -253,7 +226,7 @@ def _detect(args: argparse.Namespace) -> int:
     if args.landmarks:
         from faceprint.landmarkers.stage import LandmarkStage
 
-        dense = LandmarkStage().run(img.pixels, faces, args.landmarks, img.source)
+        dense = LandmarkStage(args.device).run(img.pixels, faces, args.landmarks, img.source)
         for i, d in enumerate(dense):
             yaw, pitch, roll = d.pose or (float("nan"),) * 3
             lines.append(f"  face {i}: {len(d.points)} points ({d.model}), yaw {yaw:.0f} pitch {pitch:.0f} roll {roll:.0f}")

@@ -31,7 +31,8 @@ def run_analyze(args: argparse.Namespace, emit: Callable[[argparse.Namespace, An
     from faceprint.pipeline import Pipeline
 
     actions = parse_actions(args.actions)  # a bad list is a ConfigError → exit code 2
-    results = Pipeline(args.detector, max_pixels=getattr(args, "max_pixels", DEFAULT_MAX_PIXELS)).analyze(
+    results = Pipeline(args.detector, max_pixels=getattr(args, "max_pixels", DEFAULT_MAX_PIXELS),
+                       device=getattr(args, "device", "cpu")).analyze(
         args.img, actions=actions, anti_spoofing=args.anti_spoofing, skip_detection=args.skip_detection
     )
     src = results[0].source if results else args.img

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from faceprint.config import FACE_POLICIES
+
 
 def add_index_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scale out on Ray (pip install 'faceprint[ray]')")
@@ -17,7 +19,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--embed-actors", type=int, default=1, help="recognizer actors (default 1)")
     g.add_argument("--gpus-per-actor", type=float, default=0.0, help="GPUs per recognizer actor (default 0)")
     g.add_argument("--batch-size", type=int, default=32, help="faces per embedding batch (default 32)")
-    g.add_argument("--faces", default="largest", choices=("largest", "best", "all"), help="faces kept per image")
+    g.add_argument("--faces", default="largest", choices=FACE_POLICIES, help="faces kept per image")
     g.add_argument("--identity-column", default=None, help="list column holding the identity (default: identity)")
     g.add_argument("--write-images", type=int, default=256, help="finished images per store write (default 256)")
     g.add_argument("--report", default=None, help="failure report JSON (default: DB/index-report.json)")  # fmt: skip
@@ -36,10 +38,12 @@ def run_index(args: argparse.Namespace) -> int:
 
     db = args.db
     if not db and Path(args.folder).is_dir():  # as the local index does: FOLDER/.faceprint/<model>-<contract>
+        from faceprint.augment import DEFAULT_TTA
         from faceprint.search.contract import EmbeddingContract
         from faceprint.search.finder import folder_gallery_path
 
-        contract = EmbeddingContract.for_model(args.model, detector=args.detector, align=args.align, metric=args.metric)
+        contract = EmbeddingContract.for_model(args.model, detector=args.detector, align=args.align, metric=args.metric,
+                                               tta=getattr(args, "tta", None) or DEFAULT_TTA)  # fmt: skip
         db = str(folder_gallery_path(args.folder, contract))
     if not db:
         raise ConfigError("--ray with a list of images needs --db TARGET: a folder, postgresql://...#name, "
@@ -50,8 +54,11 @@ def run_index(args: argparse.Namespace) -> int:
         print(f"\r{p.done}/{p.total} images  {p.images_per_s:.2f} img/s  failures: {fails}   ",
               end="", file=sys.stderr, flush=True)  # fmt: skip
 
+    if getattr(args, "device", "cpu") == "cuda" and not args.gpus_per_actor:
+        raise ConfigError("with --ray the recognizer runs where --gpus-per-actor says: pass --gpus-per-actor 1 "
+                          "for the GPU (the detector actors run on the CPU)")  # fmt: skip
     report = index(args.folder, db, address=args.ray, model=args.model, detector=args.detector, align=args.align,
-                   metric=args.metric, faces=args.faces, identity_column=args.identity_column,
+                   metric=args.metric, faces=args.faces, tta=getattr(args, "tta", None) or "auto", identity_column=args.identity_column,
                    embed_actors=args.embed_actors, num_gpus=args.gpus_per_actor, batch_size=args.batch_size,
                    write_images=args.write_images, report=args.report, progress=False if args.json else show)  # fmt: skip
     if args.json:

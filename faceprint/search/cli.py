@@ -40,7 +40,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("gallery", help="gallery maintenance: check every stored vector for damage", **kw)
     p.add_argument("action", choices=("check",), help="check: verify checksums, finite values and unit length")
     p.add_argument("--db", required=True, help="gallery folder, folder of photos, or postgresql://...#name")
-    _common(p)
+    _common(p, embeds=False)
 
 
 def _threshold(text: str) -> float:
@@ -53,26 +53,18 @@ def _threshold(text: str) -> float:
     return value
 
 
-def _pixels(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a pixel limit must be >= 1, not {text!r}")
-    return value
+def _common(p: argparse.ArgumentParser, *, embeds: bool = True) -> None:
+    from faceprint import cli_options as O
 
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="dlib", help="recognition model (default: dlib)")
-    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn)")
-    p.add_argument("--align", default="template", choices=("template", "eye_line", "none"),
-                   help="face alignment (default: template)")  # fmt: skip
-    p.add_argument("--metric", default=None, choices=("cosine", "euclidean", "euclidean_l2"),
-                   help="distance (default: the model's)")  # fmt: skip
-    p.add_argument("--max-pixels", type=_pixels, default=None,
-                   help="refuse images with more pixels than this (default 150,000,000)")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    O.add_model(p)
+    O.add_detector(p)
+    O.add_align(p)
+    O.add_metric(p)
+    if embeds:
+        O.add_device(p)
+        O.add_tta(p, gallery=True)
+    O.add_max_pixels(p, default=None)
+    O.add_json(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     opts = {"model": args.model, "detector": args.detector, "align": args.align, "metric": args.metric}
+    if getattr(args, "device", "cpu") != "cpu":
+        opts["device"] = args.device
+    if getattr(args, "tta", None):
+        opts["tta"] = args.tta
     return {**opts, "max_pixels": args.max_pixels} if args.max_pixels else opts
 
 

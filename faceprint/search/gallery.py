@@ -49,7 +49,8 @@ class Gallery:
 
     ``pipeline=`` (a :class:`~faceprint.pipeline.Pipeline`) or ``config=`` (a
     :class:`~faceprint.config.PipelineConfig`) gives the settings whole instead of ``model``, ``detector``,
-    ``align``, ``tta``, ``num_jitters`` and ``max_pixels``; a given pipeline is the one that embeds.
+    ``align``, ``tta``, ``num_jitters``, ``device`` and ``max_pixels``; a given pipeline is the one that embeds.
+    ``device`` ("cpu", "cuda", "auto") is where the models that embed images run.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class Gallery:
         min_quality: float | None = None,
         tta: str | None = "auto",
         num_jitters: int = 0,
+        device: str = "cpu",
         pipeline: Any = None,
         config: PipelineConfig | None = None,
         **store_options: Any,
@@ -78,7 +80,7 @@ class Gallery:
         auto = config is None and tta == "auto"  # the stored gallery's augmentation; a new gallery gets the default
         if config is None:
             config = PipelineConfig(detector, model, align=align, tta=DEFAULT_TTA if auto else tta,
-                                    num_jitters=num_jitters, max_pixels=max_pixels)  # fmt: skip
+                                    num_jitters=num_jitters, device=device, max_pixels=max_pixels)  # fmt: skip
         elif not isinstance(config, PipelineConfig):
             raise ConfigError(f"config must be a faceprint.config.PipelineConfig, not {type(config).__name__}")
         self.config = config

@@ -18,6 +18,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--config", default=None, help="faceprint.toml with the service settings")
     p.add_argument("--detector", default=None, help="face detector loaded at start-up (default: the config's, else mtcnn)")
     p.add_argument("--model", default=None, help="recognizer loaded at start-up (default: the config's, else dlib)")
+    from faceprint.cli_options import add_device
+
+    add_device(p, default=None)
     p.add_argument("--workers", type=int, default=None, help="decode/detect/align threads (default 4)")
     p.add_argument("--no-batching", dest="batching", action="store_const", const=False, default=None,
                    help="embed each request's faces on its own (no micro-batching)")
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cmd == "keys":
         return _keys(args, load_config(args.config, keys_file=args.keys_file))
     cfg = load_config(args.config, host=args.host, port=args.port, db=args.db, detector=args.detector,
-                      model=args.model, workers=args.workers, batching=args.batching, anonymous=args.anonymous,
+                      model=args.model, device=getattr(args, "device", None), workers=args.workers, batching=args.batching, anonymous=args.anonymous,
                       keys_file=args.keys_file)  # fmt: skip
     return serve(cfg, verbose=getattr(args, "verbose", False))
 

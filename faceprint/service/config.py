@@ -71,6 +71,13 @@ class ServiceConfig:
         if self.rate_limit_per_minute < 0:
             raise ConfigError(f"rate_limit_per_minute must be >= 0, got {self.rate_limit_per_minute!r}")
 
+    def pipeline_config(self) -> Any:
+        """The :class:`faceprint.config.PipelineConfig` of the models the service loads (``detector`` and
+        ``model`` may also be model objects, as tests pass fakes)."""
+        from faceprint.config import PipelineConfig
+
+        return PipelineConfig(self.detector, self.model, align=self.align, device=self.device)
+
     @property
     def keys_path(self) -> Path:
         return Path(self.keys_file) if self.keys_file else faceprint_home() / "keys.sqlite"

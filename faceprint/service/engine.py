@@ -56,9 +56,8 @@ class Engine:
 
         self.cfg = cfg
         # the shared pipeline of the one-call API: galleries opened with the same settings reuse its models
-        # (get_pipeline normalises its arguments, so Gallery.pipeline's call finds this one)
-        args = (cfg.detector, cfg.model, cfg.align) + (() if cfg.device == "cpu" else (cfg.device,))
-        self.pipeline = get_pipeline(*args)
+        # (get_pipeline is keyed on the config, so Gallery.pipeline's call finds this one)
+        self.pipeline = get_pipeline(cfg.pipeline_config())
         if cfg.max_pixels != self.pipeline.max_pixels:  # the service's own pixel limit; models stay shared
             self.pipeline = copy.copy(self.pipeline)
             self.pipeline.max_pixels = cfg.max_pixels

@@ -21,8 +21,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--out", help="write the annotated video here (.mp4)")
     p.add_argument("--events", help="write JSON-lines events here")
     p.add_argument("--show", action="store_true", help="show a live window (where a display exists)")
-    p.add_argument("--detector", default="mtcnn", help="face detector (default: mtcnn; yunet is the fastest)")
-    p.add_argument("--model", default="dlib", help="recognition model (default: dlib)")
+    from faceprint import cli_options as O
+
+    O.add_detector(p, note="; yunet is the fastest")
+    O.add_model(p)
+    O.add_device(p)
     p.add_argument("--every", type=int, default=1, help="process every Nth frame (default: every frame)")
     p.add_argument("--actions", default=None, help="attributes per track, comma-separated: age,gender,emotion")
     p.add_argument("--anti-spoofing", action="store_true", help="judge liveness per track")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         s = stream(args.source, db=args.db, out=args.out, events=args.events, show=args.show, every=args.every,
                    max_frames=args.max_frames, timeout=args.timeout, fps=args.fps, detector=args.detector,
-                   recognizer=args.model, actions=args.actions, anti_spoofing=args.anti_spoofing,
+                   recognizer=args.model, device=getattr(args, "device", "cpu"), actions=args.actions, anti_spoofing=args.anti_spoofing,
                    threshold=args.threshold, detect_side=args.detect_side,
                    detect_every=args.detect_every)  # fmt: skip
     except (VideoError, ConfigError) as exc:
