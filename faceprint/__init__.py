@@ -60,6 +60,9 @@ _LAZY = {
     "VideoPipeline": "faceprint.video.pipeline",
     "FrameResult": "faceprint.video.types",
     "VideoError": "faceprint.errors",
+    "VideoNotFoundError": "faceprint.errors",
+    "VideoTimeoutError": "faceprint.errors",
+    "PipelineConfig": "faceprint.config",
 }
 
 __all__ = ["__version__", *_LAZY]

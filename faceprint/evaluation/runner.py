@@ -108,6 +108,8 @@ def embed_all(
 ) -> dict[Path, np.ndarray | str]:
     """Each image's embedding (largest face) or failure reason, using and filling the cache."""
     todo = [p for p in paths if cache.get(p) is None]
+    if todo:  # a missing weight file fails here, naming the file, not as every pair failing
+        pipe._recognizer_files()
     bar = _bar(len(todo), f"embedding ({pipe.detector.name}+{pipe.recognizer.name})") if progress and todo else None
     try:
         for p in todo:

@@ -110,10 +110,11 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from faceprint.search.backends import store_kind
     from faceprint.search.finder import open_gallery
 
-    g, _ = open_gallery(args.db, **_options(args), **({} if args.db.startswith(("postgres", "milvus:")) else
-                                                      {"verify": False}))  # fmt: skip
+    server = store_kind(args.db) in ("pgvector", "milvus")  # the file-based stores open unverified for the check
+    g, _ = open_gallery(args.db, **_options(args), **({} if server else {"verify": False}))
     with g:
         report = g.check()
     if args.json:

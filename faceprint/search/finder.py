@@ -15,6 +15,7 @@ from faceprint.augment import DEFAULT_TTA
 from faceprint.errors import ConfigError, EmptyGalleryError, StoreError
 from faceprint.files import escape_text
 from faceprint.image import ImageInput, load_image
+from faceprint.search.backends import is_database_url
 from faceprint.search.contract import EmbeddingContract
 from faceprint.search.gallery import Gallery
 from faceprint.search.types import FaceMatches, IndexReport
@@ -22,13 +23,11 @@ from faceprint.search.types import FaceMatches, IndexReport
 log = logging.getLogger("faceprint")
 
 GALLERY_DIR = ".faceprint"
-_URLS = ("postgresql://", "postgres://", "milvus:", "parquet:", "http://", "https://")
 
 
 def is_gallery(location: str | os.PathLike[str]) -> bool:
     """A database URL, or a folder that already holds an embedded gallery."""
-    loc = str(location)
-    return loc.startswith(_URLS) or (Path(loc) / "gallery.sqlite").is_file()
+    return is_database_url(location) or (Path(location) / "gallery.sqlite").is_file()
 
 
 def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContract) -> Path:
@@ -139,7 +138,7 @@ def index(folder: str | os.PathLike[str], db: str | os.PathLike[str] | None = No
     if not Path(folder).is_dir():
         raise ConfigError(f"{folder}: not a folder; pass the folder of images to index")
     where = db if db is not None else gallery_location(folder, **options)
-    embedded = not str(where).startswith(_URLS)
+    embedded = not is_database_url(where)
     try:
         g = Gallery(where, **options, **({"verify": False} if embedded else {}))
     except StoreError:

@@ -28,7 +28,9 @@ T = TypeVar("T")
 
 
 def _is_url(db: str) -> bool:
-    return db.startswith(("postgresql://", "postgres://"))
+    from faceprint.search.backends import store_kind
+
+    return store_kind(db) == "pgvector"
 
 
 class Galleries:
