@@ -105,6 +105,8 @@ class Pipeline:
         normalize_landmarks: str = "68",
     ) -> None:
         if isinstance(detector, PipelineConfig):
+            if recognizer != DEFAULT_RECOGNIZER:
+                raise ConfigError("Pipeline(config) takes the recognizer from the config; use config.replace(recognizer=...)")
             config = detector
         else:
             config = PipelineConfig(

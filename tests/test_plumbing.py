@@ -282,6 +282,16 @@ def test_gallery_add_search_remove_with_a_fake_pipeline(tmp_path: Path) -> None:
         Gallery(tmp_path / "g", config=fake_config(tta="none"))  # another augmentation: another space
 
 
+def test_find_in_a_folder_of_photos_with_a_config(tmp_path: Path) -> None:
+    cfg = fake_config()
+    for name in PEOPLE:
+        write(tmp_path / "photos" / name / "1.png", person(name))
+    (fm,) = faceprint.find(person("cy", size=180), tmp_path / "photos", config=cfg, k=3)
+    assert fm.best.identity == "cy" and fm.best.verified and len(fm) == 3
+    (again,) = faceprint.find(person("ann"), tmp_path / "photos", config=cfg, k=1, refresh=False)
+    assert again.best.identity == "ann"  # the same folder gallery, found by the config's contract
+
+
 def test_service_represent_and_verify_over_fakes(tmp_path: Path) -> None:
     pytest.importorskip("fastapi", reason="the service needs fastapi (pip install 'faceprint[service]')")
     pytest.importorskip("httpx", reason="fastapi's TestClient needs httpx")

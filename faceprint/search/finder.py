@@ -50,17 +50,23 @@ def open_gallery(
     metric: str | None = None, faces: str = "largest", gallery: str | os.PathLike[str] | None = None,
     tta: str | None = "auto", num_jitters: int = 0, **store_options: Any,
 ) -> tuple[Gallery, Path | None]:  # fmt: skip
-    """(gallery, image folder to sync or None) for ``db``: an image folder, a gallery folder or a URL."""
+    """(gallery, image folder to sync or None) for ``db``: an image folder, a gallery folder or a URL.
+    ``pipeline=`` or ``config=`` (in ``store_options``) go to the :class:`Gallery` whole."""
     opts: dict[str, Any] = {"model": model, "detector": detector, "align": align, "metric": metric, "faces": faces,
                             "tta": tta, "num_jitters": num_jitters}  # fmt: skip
     if is_gallery(db):
         return Gallery(db, **opts, **store_options), None
     if not Path(db).is_dir():
         raise ConfigError(f"{db}: not a folder of images, a gallery folder, or a postgresql:// URL")
-    contract = EmbeddingContract.for_model(
-        model, detector=detector, align=align, metric=metric, tta=DEFAULT_TTA if tta == "auto" else tta,
-        num_jitters=num_jitters,
-    )  # fmt: skip
+    given = store_options.get("pipeline")
+    config = store_options.get("config") or (given.config if given is not None else None)
+    if config is not None:  # a whole PipelineConfig (or Pipeline) names the contract
+        contract = EmbeddingContract.for_config(config, metric=metric)
+    else:
+        contract = EmbeddingContract.for_model(
+            model, detector=detector, align=align, metric=metric, tta=DEFAULT_TTA if tta == "auto" else tta,
+            num_jitters=num_jitters,
+        )  # fmt: skip
     where = Path(gallery) if gallery is not None else folder_gallery_path(db, contract)
     return Gallery(where, **opts, **store_options), Path(db)
 
