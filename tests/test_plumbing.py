@@ -324,3 +324,25 @@ def test_service_represent_and_verify_over_fakes(tmp_path: Path) -> None:
         blank = cv2.imencode(".png", np.zeros((60, 60, 3), np.uint8))[1].tobytes()
         r = client.post("/v1/represent", files={"img": ("blank.png", blank, "image/png")})
         assert r.status_code == 422 and "no face" in r.text
+
+
+def test_every_model_running_subcommand_has_the_shared_device_and_tta_options() -> None:
+    from faceprint.augment import TTA_MODES
+    from faceprint.cli import _parser
+    from faceprint.cli_options import pipeline_config
+    from faceprint.config import DEVICES
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    def options(verb: str) -> dict[str, argparse.Action]:
+        return {s: a for a in sub.choices[verb]._actions for s in a.option_strings}
+
+    for verb in ("verify", "represent", "detect", "analyze", "evaluate", "tune", "index", "find", "stream", "serve"):
+        assert tuple(options(verb)["--device"].choices) == DEVICES, verb
+    for verb in ("verify", "represent", "evaluate", "tune", "index", "find"):
+        assert tuple(options(verb)["--tta"].choices) == TTA_MODES, verb
+    args = _parser().parse_args(["verify", "a.jpg", "b.jpg", "--device", "auto", "--tta", "none",
+                                 "--detector-device", "cpu", "--model", "sface", "--align", "eye_line"])  # fmt: skip
+    cfg = pipeline_config(args)
+    assert (cfg.device, cfg.tta, cfg.recognizer, cfg.align) == ("auto", "none", "sface", "eye_line")
+    assert cfg.detector_kwargs() == {"device": "cpu"}
+    assert pipeline_config(_parser().parse_args(["represent", "a.jpg"])) == PipelineConfig()
