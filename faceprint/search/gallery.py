@@ -76,7 +76,6 @@ class Gallery:
             if config is not None:
                 raise ConfigError("pass a Gallery either pipeline= or config=, not both")
             config = pipeline.config
-            max_pixels = pipeline.max_pixels
         auto = config is None and tta == "auto"  # the stored gallery's augmentation; a new gallery gets the default
         if config is None:
             config = PipelineConfig(detector, model, align=align, tta=DEFAULT_TTA if auto else tta,
@@ -84,7 +83,7 @@ class Gallery:
         elif not isinstance(config, PipelineConfig):
             raise ConfigError(f"config must be a faceprint.config.PipelineConfig, not {type(config).__name__}")
         self.config = config
-        self.max_pixels = config.max_pixels
+        self.max_pixels = pipeline.max_pixels if pipeline is not None else config.max_pixels
         self.min_quality = min_quality  # enrolment skips faces below this quality score (faceprint.quality)
         self.contract = EmbeddingContract.for_config(config, metric=metric)
         self.spec = pipeline.recognizer.spec if pipeline is not None else (
@@ -102,7 +101,8 @@ class Gallery:
                 self.contract = EmbeddingContract.for_config(self.config, metric=metric)
             stored.check(self.contract, "these settings")
             if stored.detector != self.contract.detector:
-                log.warning("gallery was indexed with detector %r; querying with %r", stored.detector, detector)
+                log.warning("gallery was indexed with detector %r; querying with %r", stored.detector,
+                            self.contract.detector)
         else:
             self.store.write_meta({"contract": self.contract.to_dict(), "created": time.time()})
 
