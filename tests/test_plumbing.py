@@ -338,7 +338,7 @@ def test_every_model_running_subcommand_has_the_shared_device_and_tta_options() 
 
     for verb in ("verify", "represent", "detect", "analyze", "evaluate", "tune", "index", "find", "stream", "serve"):
         assert tuple(options(verb)["--device"].choices) == DEVICES, verb
-    for verb in ("verify", "represent", "evaluate", "tune", "index", "find"):
+    for verb in ("verify", "represent", "evaluate", "tune", "index", "find", "stream"):
         assert tuple(options(verb)["--tta"].choices) == TTA_MODES, verb
     args = _parser().parse_args(["verify", "a.jpg", "b.jpg", "--device", "auto", "--tta", "none",
                                  "--detector-device", "cpu", "--model", "sface", "--align", "eye_line"])  # fmt: skip

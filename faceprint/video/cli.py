@@ -26,6 +26,7 @@ def add_parsers(sub: Any) -> None:
     O.add_detector(p, note="; yunet is the fastest")
     O.add_model(p)
     O.add_device(p)
+    O.add_tta(p)
     p.add_argument("--every", type=int, default=1, help="process every Nth frame (default: every frame)")
     p.add_argument("--actions", default=None, help="attributes per track, comma-separated: age,gender,emotion")
     p.add_argument("--anti-spoofing", action="store_true", help="judge liveness per track")
@@ -52,6 +53,7 @@ def _line(e: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from faceprint.augment import DEFAULT_TTA
     from faceprint.errors import ConfigError, VideoError
     from faceprint.video.stream import stream
 
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         s = stream(args.source, db=args.db, out=args.out, events=args.events, show=args.show, every=args.every,
                    max_frames=args.max_frames, timeout=args.timeout, fps=args.fps, detector=args.detector,
-                   recognizer=args.model, device=getattr(args, "device", "cpu"), actions=args.actions, anti_spoofing=args.anti_spoofing,
+                   recognizer=args.model, device=getattr(args, "device", "cpu"),
+                   tta=getattr(args, "tta", None) or DEFAULT_TTA, actions=args.actions, anti_spoofing=args.anti_spoofing,
                    threshold=args.threshold, detect_side=args.detect_side,
                    detect_every=args.detect_every)  # fmt: skip
     except (VideoError, ConfigError) as exc:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from faceprint.analysis.analyze import parse_actions
+from faceprint.augment import DEFAULT_TTA
 from faceprint.errors import ConfigError
 from faceprint.image import LoadedImage
 from faceprint.pipeline import Pipeline
@@ -50,7 +51,7 @@ class VideoPipeline:
 
     Args:
         db: the gallery (see :func:`faceprint.find`) or a :class:`faceprint.search.Gallery`; None: no identities.
-        detector, recognizer, align, device: as :class:`faceprint.Pipeline`; or pass ``pipeline=``.
+        detector, recognizer, align, device, tta: as :class:`faceprint.Pipeline`; or pass ``pipeline=``.
         actions: attributes to estimate per track ("age,gender,emotion"); None: none.
         anti_spoofing: also estimate liveness per track (``spoof_suspected`` events).
         threshold: distance at or below which a gallery identity is accepted (default: the model's).
@@ -80,6 +81,7 @@ class VideoPipeline:
         recognizer: str = "dlib",
         align: str = "template",
         device: str = "cpu",
+        tta: str | None = DEFAULT_TTA,
         pipeline: Pipeline | None = None,
         actions: str | list[str] | tuple[str, ...] | None = None,
         anti_spoofing: bool = False,
@@ -107,7 +109,8 @@ class VideoPipeline:
         self._fitted_for: tuple[int, int] | None = None
         if detect_side is not None:
             options["max_side"] = detect_side
-        self.pipeline = pipeline or Pipeline(detector, recognizer, align=align, device=device, detector_options=options)
+        self.pipeline = pipeline or Pipeline(detector, recognizer, align=align, device=device, tta=tta,
+                                             detector_options=options)  # fmt: skip
         self.actions = parse_actions(actions) if actions else ()
         self.anti_spoofing = anti_spoofing
         self.threshold = threshold
