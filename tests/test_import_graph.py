@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TOP = ("api", "cli", "__main__", "search", "evaluation", "service", "video", "distributed", "stream")
 #: model-file formats: the bottom layer, beside errors and runtime
 BOTTOM = ("formats",)
-#: what the bottom layer may import
-BOTTOM_MAY_IMPORT = ("formats", "errors", "runtime")
+#: what the bottom layer may import (the lazy framework imports of the runtime module, at either home)
+BOTTOM_MAY_IMPORT = ("formats", "errors", "runtime", "models.runtime")
 #: shared networks sit above the formats and below every model family
-NETS_MAY_IMPORT = ("nets", "formats", "errors", "runtime")
+NETS_MAY_IMPORT = ("nets", *BOTTOM_MAY_IMPORT)
 HEAVY = ("torch", "onnxruntime", "cv2", "dlib", "PIL", "h5py", "onnx", "google.protobuf")
 
 
@@ -146,7 +146,7 @@ def _is_entry(module: str, top: str) -> bool:
 UP = "a stage module imports an entry point (facade, search, evaluation, cli, service, video, distributed)"
 SIDEWAYS = "recognition imports analysis"
 SEARCH_API = "search imports the one-call API"
-FORMAT_UP = "a model-file format imports something other than formats, errors, runtime"
+FORMAT_UP = "a model-file format imports something other than formats, errors, the runtime"
 NETS_UP = "a shared network imports a model family or a higher layer"
 
 
