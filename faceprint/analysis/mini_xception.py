@@ -39,7 +39,7 @@ class MiniXception(AttributeModel):
         config = read_config(path)
         if config is None:
             raise ConfigError(f"{path}: no model_config; a whole-model Keras file is needed")
-        return KerasGraph(config, read_weights(path), torch_device(self.device))
+        return KerasGraph(config, read_weights(path), torch_device(self.device), source=path)
 
     def _predict(self, batch: np.ndarray) -> np.ndarray:
         return self._model.forward(batch)

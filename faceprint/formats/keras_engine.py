@@ -71,7 +71,7 @@ class KerasRun:
         padding: str = "valid", bias: bool = True,
     ) -> Any:  # fmt: skip
         """Keras Conv2D."""
-        (kh, kw), (sh, sw) = _pair(kernel), _pair(stride)
+        (kh, kw), (sh, sw) = pair(kernel), pair(stride)
         if self.params is None:
             shapes = {"kernel": (kh, kw, int(x.shape[1]), filters)} | ({"bias": (filters,)} if bias else {})
             p = self._declare(name, LayerSpec("conv", shapes))
@@ -87,7 +87,7 @@ class KerasRun:
         padding: str = "valid", bias: bool = True, multiplier: int = 1,
     ) -> Any:  # fmt: skip
         """Keras SeparableConv2D: a depthwise convolution, then a 1x1 one (bias on the second)."""
-        (kh, kw), (sh, sw), c = _pair(kernel), _pair(stride), int(x.shape[1])
+        (kh, kw), (sh, sw), c = pair(kernel), pair(stride), int(x.shape[1])
         if self.params is None:
             shapes = {"depthwise_kernel": (kh, kw, c, multiplier), "pointwise_kernel": (1, 1, c * multiplier, filters)}
             p = self._declare(name, LayerSpec("separable", shapes | ({"bias": (filters,)} if bias else {})))
@@ -144,7 +144,8 @@ class KerasRun:
         return self._out(name, self.F.linear(x, w, b))
 
 
-def _pair(v: Any) -> tuple[int, int]:
+def pair(v: Any) -> tuple[int, int]:
+    """Keras' int-or-pair arguments (kernel_size, strides, pool_size) as a pair."""
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 

@@ -13,14 +13,10 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.formats.keras_engine import KerasRun, load_params
+from faceprint.formats.keras_engine import KerasRun, load_params, pair
 from faceprint.runtime import torch_module
 
 _ACTS = ("linear", "relu", "softmax", "sigmoid", "tanh")
-
-
-def _pair(v: Any) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def _zero_padding(pad: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -29,7 +25,7 @@ def _zero_padding(pad: Any) -> tuple[tuple[int, int], tuple[int, int]]:
         return (pad, pad), (pad, pad)
     if isinstance(pad[0], int):
         return (pad[0], pad[0]), (pad[1], pad[1])
-    return _pair(pad[0]), _pair(pad[1])
+    return pair(pad[0]), pair(pad[1])
 
 
 def _activate(torch: Any, x: Any, name: str) -> Any:
@@ -123,7 +119,7 @@ class KerasGraph:
         if kind in ("Conv2D", "SeparableConv2D"):
             conv = run.conv if kind == "Conv2D" else run.separable
             filters = int(cfg.get("filters") or self._size(name))
-            x = conv(x, name, filters, _pair(cfg["kernel_size"]), _pair(cfg.get("strides", 1)),
+            x = conv(x, name, filters, pair(cfg["kernel_size"]), pair(cfg.get("strides", 1)),
                      cfg.get("padding", "valid"), bias="bias" in has)  # fmt: skip
         elif kind == "Dense":
             x = run.dense(x, name, int(cfg.get("units") or self._size(name)), bias="bias" in has)
@@ -131,8 +127,8 @@ class KerasGraph:
             scale, center = cfg.get("scale", True) and "gamma" in has, cfg.get("center", True) and "beta" in has
             return run.bn(x, name, float(cfg.get("epsilon", 1e-3)), scale=scale, center=center)
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            k = _pair(cfg["pool_size"])
-            s = _pair(cfg.get("strides") or k)
+            k = pair(cfg["pool_size"])
+            s = pair(cfg.get("strides") or k)
             same = cfg.get("padding", "valid") == "same"
             if kind == "MaxPooling2D":
                 return F.max_pool2d(run.pad_same(x, *k, *s, float("-inf")) if same else x, k, s)
