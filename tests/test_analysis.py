@@ -21,10 +21,12 @@ h5py = pytest.importorskip("h5py", reason="Keras .h5 weights are read with h5py 
 from faceprint.analysis.analyze import DEFAULT_ACTIONS, Analyzer, parse_actions  # noqa: E402
 from faceprint.analysis.antispoof import scale_crop  # noqa: E402
 from faceprint.analysis.base import margin_crop  # noqa: E402
-from faceprint.analysis.keras_h5 import KerasGraph, read_config, read_weights  # noqa: E402
 from faceprint.analysis.metrics import age_mae_by_bin, spoof_rates  # noqa: E402
-from faceprint.analysis.vgg_face import load_vgg_head, square_pad_resize  # noqa: E402
+from faceprint.analysis.vgg_face import square_pad_resize  # noqa: E402
 from faceprint.errors import ConfigError, SpoofError, WeightsMissingError  # noqa: E402
+from faceprint.formats.keras_graph import KerasGraph  # noqa: E402
+from faceprint.formats.keras_h5 import read_config, read_weights  # noqa: E402
+from faceprint.nets.vgg_face import load_vgg_head  # noqa: E402
 from faceprint.registry import EMOTION_LABELS, get  # noqa: E402
 
 EMOTION = FACES / "emotion"

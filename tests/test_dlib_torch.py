@@ -11,8 +11,8 @@ import pytest
 
 from faceprint import Pipeline
 from faceprint.errors import FaceprintError, WeightsMissingError
+from faceprint.formats.dlib_dat import RESNET_V1_LAYOUT, DlibFormatError, Reader, parse_net, read_net
 from faceprint.recognition import Recognizer, create_recognizer
-from faceprint.recognition.dlib_format import RESNET_V1_LAYOUT, DlibFormatError, Reader, parse_net, read_net
 from faceprint.registry import get
 from faceprint.weights import resolve
 
@@ -267,7 +267,7 @@ def _run_onnx(net, img: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("run", [_run_torch, _run_onnx], ids=["torch", "onnx"])
 def test_module_semantics_on_a_small_net(run) -> None:
     """Unfolded affine, tag/skip, add_prev of unequal tensors, padded max pooling: vs a NumPy reading of dlib."""
-    from faceprint.recognition.dlib_format import DlibNet, Layer
+    from faceprint.formats.dlib_dat import DlibNet, Layer
 
     rng = np.random.default_rng(3)
     f32 = np.float32

@@ -22,7 +22,7 @@ def _model(name: str, task: str):
 
 
 def test_same_padding_and_expression_order() -> None:
-    from faceprint.faceapi_nets import same_pads
+    from faceprint.nets.faceapi import same_pads
     from faceprint.registry import EMOTION_LABELS
     from faceprint.registry_faceapi import FACEAPI_EXPRESSIONS, expression_order
 
@@ -37,9 +37,9 @@ def test_same_padding_and_expression_order() -> None:
 def test_onnx_graph_matches_numpy_reference(model: str) -> None:
     import cv2
 
-    from faceprint.faceapi_nets import INPUT, build_onnx, square_crop
+    from faceprint.formats.tfjs import load_weights
+    from faceprint.nets.faceapi import INPUT, build_onnx, square_crop
     from faceprint.runtime import onnx_session
-    from faceprint.tfjs import load_weights
 
     rows = read_csv(AGE_GENDER / "labels.csv")[::80]
     x = np.stack([square_crop(cv2.imread(str(AGE_GENDER / r["file"]))[..., ::-1], (20, 10, 180, 200), 0.1)[0] for r in rows])
@@ -114,8 +114,8 @@ def test_expression_and_ensemble_on_fer_subset() -> None:
 @needs_weights
 def test_graph_builder_names_the_file_for_a_missing_or_misshaped_tensor() -> None:
     from faceprint.errors import WeightsFormatError
-    from faceprint.faceapi_nets import build_onnx
-    from faceprint.tfjs import load_weights
+    from faceprint.formats.tfjs import load_weights
+    from faceprint.nets.faceapi import build_onnx
 
     manifest = FACEAPI / "face_expression_model-weights_manifest.json"
     w = load_weights(manifest)

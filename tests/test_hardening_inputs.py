@@ -105,7 +105,7 @@ def test_weight_file_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
     pytest.importorskip("h5py", reason="Keras weights need h5py")
     torch = pytest.importorskip("torch", reason="the zoo runs on PyTorch")
     from faceprint.cli import main
-    from faceprint.recognition.fb_deepface import read_zipped_weights
+    from faceprint.formats.keras_h5 import read_zipped_weights
     from faceprint.runtime import torch_load
 
     z = tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5.zip"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceprint import protobuf as pb
-from faceprint.onnx_graph import GraphBuilder, tensor
+from faceprint.formats import protobuf as pb
+from faceprint.formats.onnx_graph import GraphBuilder, tensor
 from faceprint.runtime import onnx_session
 
 

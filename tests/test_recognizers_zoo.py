@@ -18,15 +18,16 @@ torch = pytest.importorskip("torch", reason="these recognizers run on PyTorch (p
 h5py = pytest.importorskip("h5py", reason="Keras .h5 weights are read with h5py (pip install h5py)")
 
 from faceprint.errors import ConfigError, WeightsFormatError, WeightsMissingError  # noqa: E402
+from faceprint.formats.keras_engine import KerasRun, LayerSpec, declare, load_params, param_count  # noqa: E402
+from faceprint.formats.keras_h5 import read_zipped_weights  # noqa: E402
+from faceprint.nets.vgg_face import vgg_face_shapes  # noqa: E402
 from faceprint.recognition import create_recognizer  # noqa: E402
 from faceprint.recognition.arcface import arcface_resnet34  # noqa: E402
 from faceprint.recognition.deepid import deepid  # noqa: E402
 from faceprint.recognition.facenet import inception_resnet_v1  # noqa: E402
-from faceprint.recognition.fb_deepface import fb_deepface, read_zipped_weights  # noqa: E402
-from faceprint.recognition.keras_zoo import KerasRun, LayerSpec, declare, load_params, param_count  # noqa: E402
+from faceprint.recognition.fb_deepface import fb_deepface  # noqa: E402
 from faceprint.recognition.openface import openface  # noqa: E402
 from faceprint.recognition.preprocess import VGG_MEAN_BGR, normalize  # noqa: E402
-from faceprint.recognition.vgg_face import vgg_face_shapes  # noqa: E402
 from faceprint.registry import get  # noqa: E402
 
 RNG = np.random.default_rng(7)

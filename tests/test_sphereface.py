@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from faceprint.errors import WeightsMissingError
+from faceprint.formats.caffe import CaffeFormatError, read_caffemodel
 from faceprint.recognition import create_recognizer
-from faceprint.recognition.caffe_format import CaffeFormatError, read_caffemodel
 from faceprint.recognition.sphereface import param_count, sphereface20
 from faceprint.registry import get
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import WeightsFormatError
-from faceprint.tfjs import load_weights, take
+from faceprint.formats.tfjs import load_weights, take
 
 
 def _write(tmp: Path, weights: list[dict], shards: list[bytes], name: str = "m") -> Path:

@@ -2,7 +2,7 @@
 
 Crop as face-api makes it: the face box (optionally grown by ``margin``), clipped to the image, padded
 to a centred square with black, resized to 112x112 RGB. The graphs are built in memory from the TF.js
-weights (:mod:`faceprint.faceapi_nets`).
+weights (:mod:`faceprint.nets.faceapi`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 
 from faceprint.analysis.base import AttributeModel, Box
-from faceprint.faceapi_nets import INPUT, build_onnx, square_crop
+from faceprint.formats.tfjs import load_weights
+from faceprint.nets.faceapi import INPUT, build_onnx, square_crop
 from faceprint.runtime import onnx_session
-from faceprint.tfjs import load_weights
 
 
 def load_faceapi_session(model: Any, net: str, device: str) -> Any:

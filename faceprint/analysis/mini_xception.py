@@ -1,7 +1,7 @@
 """mini-Xception (Arriaga et al. 2017, oarriaga/face_classification): emotion (FER-2013) and gender (IMDB).
 
 Whole-model Keras 2 files: the graph is rebuilt from the file's own ``model_config``
-(:class:`~faceprint.analysis.keras_h5.KerasGraph`). Both released models take a 64x64 greyscale
+(:class:`~faceprint.formats.keras_graph.KerasGraph`). Both released models take a 64x64 greyscale
 face scaled to [-1, 1] (``x / 255``, then ``(x - 0.5) * 2``: the repository's ``preprocess_input``
 with ``v2=True``, which is what its training generator applies).
 """
@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 
 from faceprint.analysis.base import AttributeModel, Box, margin_crop, torch_device
-from faceprint.analysis.keras_h5 import KerasGraph, read_config, read_weights
 from faceprint.errors import ConfigError
+from faceprint.formats.keras_graph import KerasGraph
+from faceprint.formats.keras_h5 import read_config, read_weights
 
 
 def normalize(grey: np.ndarray) -> np.ndarray:
@@ -38,7 +39,7 @@ class MiniXception(AttributeModel):
         config = read_config(path)
         if config is None:
             raise ConfigError(f"{path}: no model_config; a whole-model Keras file is needed")
-        return KerasGraph(config, read_weights(path), torch_device(self.device))
+        return KerasGraph(config, read_weights(path), torch_device(self.device), source=path)
 
     def _predict(self, batch: np.ndarray) -> np.ndarray:
         return self._model.forward(batch)

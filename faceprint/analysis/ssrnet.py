@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from faceprint.analysis.base import AttributeModel, Box, margin_crop, torch_device, torch_module
-from faceprint.analysis.keras_h5 import read_weights
 from faceprint.errors import ConfigError
+from faceprint.formats.keras_h5 import read_weights
 
 STAGES = (3, 3, 3)
 

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from faceprint.analysis.faceapi import load_faceapi_session
-from faceprint.faceapi_nets import INPUT, square_crop
 from faceprint.landmarkers.base import Box, LandmarkModel
+from faceprint.nets.faceapi import INPUT, square_crop
 
 
 class FaceApi68(LandmarkModel):

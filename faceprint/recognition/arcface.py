@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun, rename
+from faceprint.formats.keras_engine import KerasRun
+from faceprint.recognition.keras_zoo import KerasRecognizer, rename
 
 EPS = 2e-5
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun
+from faceprint.formats.keras_engine import KerasRun
+from faceprint.recognition.keras_zoo import KerasRecognizer
 
 
 def _flatten(x: Any) -> Any:

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.onnx_graph import GraphBuilder
+from faceprint.formats.dlib_dat import DlibNet, read_net
+from faceprint.formats.dlib_program import check_input_size, program
+from faceprint.formats.onnx_graph import GraphBuilder
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.dlib_format import DlibNet, read_net
-from faceprint.recognition.dlib_program import check_input_size, program
 from faceprint.registry import ModelSpec
 from faceprint.runtime import onnx_session
 
@@ -135,7 +135,7 @@ class DlibOnnx(Recognizer):
 
     def _load(self) -> Any:
         net = read_net(self.weight_path(self.spec.files[0]))
-        model = build_onnx(net, check_input_size(net, self.spec))
+        model = build_onnx(net, check_input_size(net, self.spec.input_size))
         return onnx_session(model, self.device, self.threads)
 
     def _embed(self, batch: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """dlib's face recognition ResNet rebuilt in PyTorch from the ``.dat`` file, batched, on CPU or CUDA.
 
-The weights come from :mod:`faceprint.recognition.dlib_format` (our own reader of dlib's format);
+The weights come from :mod:`faceprint.formats.dlib_dat` (our own reader of dlib's format);
 dlib itself is not needed. Embeddings match dlib's to ~1e-6 in float32.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError
+from faceprint.formats.dlib_dat import DlibNet, read_net
+from faceprint.formats.dlib_program import check_input_size, program
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.dlib_format import DlibNet, read_net
-from faceprint.recognition.dlib_program import check_input_size, program
 from faceprint.registry import ModelSpec
 from faceprint.runtime import torch_device, torch_module
 
@@ -123,7 +123,7 @@ class DlibTorch(Recognizer):
         if self.half and dev.type != "cuda":
             raise ConfigError("half=True needs device='cuda' (float16 convolutions are slow and inexact on the CPU)")
         net = read_net(self.weight_path(self.spec.files[0]))
-        check_input_size(net, self.spec)
+        check_input_size(net, self.spec.input_size)
         module = build_module(net)
         module = module.to(dev, memory_format=torch.channels_last)
         if self.half:

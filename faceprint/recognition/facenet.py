@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun, rename
+from faceprint.formats.keras_engine import KerasRun
+from faceprint.recognition.keras_zoo import KerasRecognizer, rename
 
 
 def _cbr(r: KerasRun, x: Any, name: str, filters: int, k: int | tuple[int, int], stride: int = 1,

@@ -9,13 +9,11 @@ Weights: ``VGGFace2_DeepFace_weights_val-0.9034.h5`` inside a zip (swghosh/DeepF
 
 from __future__ import annotations
 
-import io
-import zipfile
 from typing import Any
 
-from faceprint.analysis.keras_h5 import _same_pad, read_weights
-from faceprint.errors import WeightsFormatError
-from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun, load_params
+from faceprint.formats.keras_engine import KerasRun, load_params
+from faceprint.formats.keras_h5 import read_zipped_weights, same_pad
+from faceprint.recognition.keras_zoo import KerasRecognizer
 from faceprint.runtime import torch_device
 
 
@@ -23,7 +21,7 @@ def fb_deepface(r: KerasRun, x: Any, classes: int = 0) -> Any:
     """The network; (N, 3, 152, 152) → (N, 4096) F7, or (N, classes) F8 logits when ``classes``."""
     t, F = r.torch, r.F
     x = t.relu(r.conv(x, "C1", 32, 11))
-    (top, bottom), (left, right) = _same_pad(x.shape[2], 3, 2), _same_pad(x.shape[3], 3, 2)
+    (top, bottom), (left, right) = same_pad(x.shape[2], 3, 2), same_pad(x.shape[3], 3, 2)
     x = F.max_pool2d(F.pad(x, (left, right, top, bottom), value=float("-inf")), 3, 2)  # M2, "same"
     x = t.relu(r.conv(x, "C3", 16, 9))
     x = t.relu(r.local(x, "L4", 16, 9))
@@ -31,21 +29,6 @@ def fb_deepface(r: KerasRun, x: Any, classes: int = 0) -> Any:
     x = t.relu(r.local(x, "L6", 16, 5))
     x = t.relu(r.dense(x.permute(0, 2, 3, 1).flatten(1), "F7", 4096))  # Keras flattens NHWC
     return r.dense(x, "F8", classes) if classes else x
-
-
-def read_zipped_weights(path: str) -> dict[str, Any]:
-    """Keras weights from an ``.h5`` file or from the single ``.h5`` inside a ``.zip``."""
-    if not zipfile.is_zipfile(path):
-        return read_weights(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith(".h5")]
-            if len(names) != 1:
-                raise WeightsFormatError(f"{path}: expected one .h5 file in the zip, found {names}")
-            data = io.BytesIO(z.read(names[0]))
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise WeightsFormatError(f"{path}: damaged zip file ({exc}); delete it and fetch it again") from None
-    return read_weights(data, source=f"{path} (its {names[0]})")  # h5py reads file-like objects too
 
 
 class FbDeepFace(KerasRecognizer):

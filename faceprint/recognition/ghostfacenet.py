@@ -11,13 +11,13 @@ hard sigmoid (0.2 x + 0.5, clipped) in the squeeze-excite gate, batch-norm epsil
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from faceprint.errors import WeightsFormatError
+from faceprint.formats.keras_h5 import same_pad
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
 from faceprint.registry import ModelSpec
@@ -34,11 +34,6 @@ BLOCKS = tuple(zip(
 STEM, TAIL, DIM = 20, 664, 512
 BN_EPS = 1e-3
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
-
-
-def _same_pad(n: int, k: int, s: int) -> tuple[int, int]:
-    total = max((math.ceil(n / s) - 1) * s + k - n, 0)
-    return total // 2, total - total // 2
 
 
 @dataclass
@@ -64,7 +59,7 @@ class Run:
         w = self._p(f"{name}.weight", (out, 1 if depthwise else c, k, k))
         b = self._p(f"{name}.bias", (out,)) if bias else None
         if same:
-            (top, bottom), (left, right) = _same_pad(x.shape[2], k, stride), _same_pad(x.shape[3], k, stride)
+            (top, bottom), (left, right) = same_pad(x.shape[2], k, stride), same_pad(x.shape[3], k, stride)
             x = self.torch.nn.functional.pad(x, (left, right, top, bottom))
         return self.torch.nn.functional.conv2d(x, w, b, stride=stride, groups=c if depthwise else 1)
 

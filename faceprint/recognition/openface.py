@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun
+from faceprint.formats.keras_engine import KerasRun
+from faceprint.recognition.keras_zoo import KerasRecognizer
 
 
 def _cbr(r: KerasRun, x: Any, conv: str, bn: str, filters: int, k: int = 1, stride: int = 1, pad: int = 0) -> Any:

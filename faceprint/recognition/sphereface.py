@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.onnx_graph import GraphBuilder
+from faceprint.formats.caffe import CaffeFormatError, CaffeNet, read_caffemodel
+from faceprint.formats.onnx_graph import GraphBuilder
 from faceprint.recognition.base import Recognizer
-from faceprint.recognition.caffe_format import CaffeFormatError, CaffeNet, read_caffemodel
 from faceprint.recognition.preprocess import affine, check_normalization
 from faceprint.registry import ModelSpec
 from faceprint.runtime import onnx_session

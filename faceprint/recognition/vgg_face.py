@@ -1,6 +1,6 @@
 """VGG-Face (Parkhi et al. 2015): 224x224 BGR minus the mean colour → 4096-d descriptor.
 
-The network is the one deepface's attribute models are built on (:mod:`faceprint.analysis.vgg_face`):
+The network is the one deepface's attribute models are built on (:mod:`faceprint.nets.vgg_face`):
 13 3x3 convolutions, 7x7 "fc6" and 1x1 "fc7" convolutions with 4096 channels, and a 1x1 classifier
 over the 2622 training identities. deepface embeds with the layer before the classifier (the
 ReLU'd fc7 output, flattened) and L2-normalises it; so does this recognizer. 145,002,878 parameters.
@@ -10,26 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceprint.analysis.vgg_face import BLOCKS, load_vgg_head
+from faceprint.nets.vgg_face import load_vgg_head
 from faceprint.recognition.keras_zoo import KerasRecognizer
 from faceprint.runtime import torch_device
-
-WIDTHS = (64, 128, 256, 512, 512)
-
-
-def vgg_face_shapes(
-    widths: tuple[int, ...] = WIDTHS, fc: int = 4096, classes: int = 2622
-) -> list[dict[str, tuple[int, ...]]]:
-    """Keras shapes of the 16 weighted layers of ``vgg_face_weights.h5``, in file order."""
-    out, cin = [], 3
-    for n, w in zip(BLOCKS, widths, strict=True):
-        for _ in range(n):
-            out.append({"kernel": (3, 3, cin, w), "bias": (w,)})
-            cin = w
-    for k, cout in ((7, fc), (1, fc), (1, classes)):
-        out.append({"kernel": (k, k, cin, cout), "bias": (cout,)})
-        cin = cout
-    return out
 
 
 class VGGFace(KerasRecognizer):

@@ -1,4 +1,4 @@
-"""Write ONNX models from code: a small graph builder over :mod:`faceprint.protobuf`.
+"""Write ONNX models from code: a small graph builder over :mod:`faceprint.formats.protobuf`.
 
 Lets faceprint turn weights it has parsed itself (e.g. dlib's ``.dat``) into an ONNX Runtime
 model in memory, without the ``onnx`` package. Field numbers follow ``onnx/onnx.proto``.
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faceprint import protobuf as pb
+from faceprint.formats import protobuf as pb
 
 IR_VERSION = 8  # ONNX 1.10+; read by every onnxruntime faceprint supports
 OPSET = 17

@@ -1,7 +1,7 @@
 """A reader for Caffe's ``.caffemodel`` files (a serialized ``NetParameter``), without Caffe or OpenCV.
 
 OpenCV 5 dropped its Caffe importer, so faceprint reads the protobuf itself
-(:mod:`faceprint.protobuf`), with the field numbers of BVLC ``caffe.proto``. Only the
+(:mod:`faceprint.formats.protobuf`), with the field numbers of BVLC ``caffe.proto``. Only the
 ``layer`` (V2) records are read; V1 ``layers`` files (before 2015) are refused with a clear error.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from faceprint import protobuf as pb
 from faceprint.errors import FaceprintError
+from faceprint.formats import protobuf as pb
 
 # NetParameter
 _NET_NAME, _NET_V1_LAYERS, _NET_LAYER = 1, 2, 100

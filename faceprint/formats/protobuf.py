@@ -1,6 +1,6 @@
 """The Protocol Buffers wire format, both ways, without generated code or the protobuf package.
 
-Enough for model files: faceprint writes ONNX graphs (:mod:`faceprint.onnx_graph`) and reads
+Enough for model files: faceprint writes ONNX graphs (:mod:`faceprint.formats.onnx_graph`) and reads
 Caffe ``.caffemodel`` files with it. Field numbers live with the code that uses them.
 
 Wire types: 0 varint, 1 fixed64, 2 length-delimited (bytes, strings, sub-messages, packed

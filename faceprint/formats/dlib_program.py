@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.recognition.dlib_format import DlibFormatError, DlibNet, Layer
-from faceprint.registry import ModelSpec
+from faceprint.formats.dlib_dat import DlibFormatError, DlibNet, Layer
 
 Step = tuple[str, Any]
 
@@ -64,13 +63,14 @@ def pool_args(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int
     return window, layer.params["stride"], layer.params["padding"]
 
 
-def check_input_size(net: DlibNet, spec: ModelSpec) -> tuple[int, int]:
-    """(rows, columns) the network takes; a sized input layer must agree with the registry."""
+def check_input_size(net: DlibNet, input_size: tuple[int, int] | None) -> tuple[int, int]:
+    """(rows, columns) the network takes; a sized input layer must agree with the registry's
+    ``input_size`` (width, height)."""
     size = net.input.params["size"]
-    if size is not None and spec.input_size is not None and tuple(reversed(size)) != spec.input_size:
-        raise DlibFormatError(f"network input is {size[1]}x{size[0]}, the registry says {spec.input_size}", net.path)
+    if size is not None and input_size is not None and tuple(reversed(size)) != input_size:
+        raise DlibFormatError(f"network input is {size[1]}x{size[0]}, the registry says {input_size}", net.path)
     if size is not None:
         return tuple(size)
-    if spec.input_size is None:
+    if input_size is None:
         raise DlibFormatError("the network's input size is not recorded and the registry gives none", net.path)
-    return spec.input_size[1], spec.input_size[0]
+    return input_size[1], input_size[0]

@@ -1,6 +1,6 @@
 """face-api's networks (vladmandic/face-api, after justadudewhohacks/face-api.js) written as ONNX graphs.
 
-The npm package ships only TF.js weights (:mod:`faceprint.tfjs`); the layers are rebuilt here from
+The npm package ships only TF.js weights (:mod:`faceprint.formats.tfjs`); the layers are rebuilt here from
 face-api's published network definitions and run on ONNX Runtime:
 
 - ``age_gender``: TinyXception with 2 middle blocks (entry conv, 3 reduction blocks, a separable
@@ -22,8 +22,9 @@ import os
 
 import numpy as np
 
-from faceprint.onnx_graph import GraphBuilder
-from faceprint.tfjs import take
+from faceprint.formats.keras_h5 import same_pad
+from faceprint.formats.onnx_graph import GraphBuilder
+from faceprint.formats.tfjs import take
 
 SIZE = 112
 MEAN_RGB = (122.782, 117.001, 104.298)
@@ -33,9 +34,8 @@ KINDS = {"age_gender": ("age", "gender"), "expression": ("probabilities",), "lan
 
 def same_pads(size: int, k: int, stride: int) -> tuple[int, int, int]:
     """TensorFlow "same" padding: (before, after, output size) along one axis."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k - size, 0)
-    return total // 2, total - total // 2, out
+    before, after = same_pad(size, k, stride)
+    return before, after, -(-size // stride)
 
 
 class _Net:
