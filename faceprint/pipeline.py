@@ -138,7 +138,7 @@ class Pipeline:
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         if policy not in FACE_POLICIES:
             raise ConfigError(f"unknown faces policy {policy!r}; use one of {', '.join(FACE_POLICIES)}")
-        faces = self.detector.detect(img)
+        faces = self.detector.detect(img, largest=policy == "largest")
         if not faces:
             if enforce_detection:
                 raise NoFaceError(img.source, self.detector.name)
