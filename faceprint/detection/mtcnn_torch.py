@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from faceprint.detection.mtcnn import Nets
+from faceprint.detection.mtcnn_nets import Nets
 from faceprint.runtime import torch_device, torch_load, torch_module
 
 
@@ -90,5 +90,5 @@ class TorchNets(Nets):
             return [o.cpu().numpy() for o in self.nets[i](t)]
 
     def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(0, img[None])
-        return reg[0].transpose(1, 2, 0), prob[0, 1]
+        reg, prob = self._run(0, img)
+        return reg.transpose(0, 2, 3, 1), prob[:, 1]

@@ -1,0 +1,91 @@
+"""MTCNN's largest-face search (``detect(largest=True)``, the pipeline's default face policy):
+the same face as the largest of all detections, found without the big pyramid levels when they
+cannot give a larger one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceprint.detection import create_detector
+from faceprint.image import load_image
+
+from .conftest import FACES, IDENTITIES, needs_faces
+
+PHOTOS = ["identities/img1.jpg", "identities/img5.jpg", "identities/couple.jpg", "identities/selfie-many-people.jpg",
+          "group/sample1.jpg", "group/sample4.jpg", "orl/s1/1.png"]  # fmt: skip
+
+
+def _crop(path: str) -> np.ndarray:
+    """An LFW-like 250x250 copy of a portrait: the face about 45% of the side."""
+    import cv2
+
+    img = load_image(FACES / path).pixels
+    face = max(create_detector("mtcnn").detect(img), key=lambda f: f.area)
+    cx, cy, half = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2, 1.1 * face.width
+    m = np.array([[125 / half, 0, 125 - cx * 125 / half], [0, 125 / half, 125 - cy * 125 / half]])
+    return cv2.warpAffine(img, m, (250, 250), flags=cv2.INTER_AREA)
+
+
+class _Counting:
+    """Wraps MTCNN's nets to count the pixels P-Net is run on."""
+
+    def __init__(self, nets: object) -> None:
+        self.nets, self.pixels = nets, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.nets, name)
+
+    def pnet(self, img: np.ndarray) -> object:
+        self.pixels += img.shape[1] * img.shape[2]
+        return self.nets.pnet(img)
+
+
+@needs_faces
+def test_largest_is_the_largest_of_all_faces() -> None:
+    det = create_detector("mtcnn")
+    images = [load_image(FACES / p).pixels for p in PHOTOS] + [_crop("identities/img1.jpg")]
+    for name, img in zip([*PHOTOS, "crop of img1"], images):
+        every = det.detect(img)
+        got = det.detect(img, largest=True)
+        assert len(got) == 1, name
+        ref = max(every, key=lambda f: f.area)
+        assert np.allclose(got[0].box, ref.box, atol=1e-3) and np.allclose(got[0].landmarks, ref.landmarks, atol=1e-3), name
+        assert got[0].score == pytest.approx(ref.score)
+
+
+@needs_faces
+def test_largest_skips_the_fine_levels_only_when_they_cannot_give_a_larger_face() -> None:
+    det = create_detector("mtcnn")
+    det._ensure_loaded()
+    counting = _Counting(det._model)
+    det._model = counting
+
+    def pixels(img: np.ndarray, largest: bool) -> int:
+        counting.pixels = 0
+        det.detect(img, largest=largest)
+        return counting.pixels
+
+    for img in (load_image(IDENTITIES / "img1.jpg").pixels, _crop("identities/img1.jpg")):
+        assert pixels(img, True) < 0.3 * pixels(img, False)  # a portrait: the big levels are skipped
+    group = load_image(FACES / "group" / "sample1.jpg").pixels  # small faces: every level is needed
+    assert pixels(group, True) >= pixels(group, False)
+
+
+@needs_faces
+def test_largest_with_max_faces_and_score_threshold() -> None:
+    img = load_image(IDENTITIES / "couple.jpg").pixels
+    one = create_detector("mtcnn", max_faces=1)
+    assert [f.box for f in one.detect(img, largest=True)] == [f.box for f in one.detect(img)]  # top score, then largest
+    strict = create_detector("mtcnn", score_threshold=0.99)
+    every = strict.detect(img)
+    got = strict.detect(img, largest=True)
+    assert len(got) == min(1, len(every))
+    if every:
+        assert got[0].box == max(every, key=lambda f: f.area).box
+
+
+def test_largest_on_a_detector_without_its_own_search() -> None:
+    blank = np.full((200, 200, 3), 127, np.uint8)
+    assert create_detector("opencv_haar").detect(blank, largest=True) == []
+    assert create_detector("mtcnn").detect(blank, largest=True) == []
