@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import DLIB5_UNIT, Alignment
+from faceprint.models.specs import Alignment
+from faceprint.models.templates import DLIB5_UNIT
 from faceprint.types import Face
 
 ALIGN_MODES = ("template", "eye_line", "none")

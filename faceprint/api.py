@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from faceprint.augment import DEFAULT_TTA
-from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
-from faceprint.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, get_pipeline
+from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images
+from faceprint.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, Pipeline, get_pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
 
 
@@ -151,8 +151,6 @@ def detect(
     img: ImageInput, *, detector: str = DEFAULT_DETECTOR, max_pixels: int = DEFAULT_MAX_PIXELS, **options: Any
 ) -> list[Face]:
     """Faces in ``img``, highest score first. ``options`` go to the detector (min_face_size, max_side, ...)."""
-    if options:
-        from faceprint.detection import create_detector
-
-        return create_detector(detector, **options).detect(load_image(img, max_pixels=max_pixels))
+    if options:  # a Pipeline of its own, whose landmark stage adds the 5 landmarks box-only detectors lack
+        return Pipeline(detector, detector_options=options, max_pixels=max_pixels).detect(img)
     return get_pipeline(detector, max_pixels=max_pixels).detect(img)

@@ -237,14 +237,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from faceprint.detection import create_detector
     from faceprint.image import load_image
+    from faceprint.pipeline import Pipeline
 
     img = load_image(args.img, max_pixels=args.max_pixels)
     options = {"max_side": args.max_side} if args.max_side else {}
-    det = create_detector(args.detector, min_face_size=args.min_face_size, score_threshold=args.score_threshold,
-                          max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
-    faces = det.detect(img)
+    det_options = dict(min_face_size=args.min_face_size, score_threshold=args.score_threshold,
+                       max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
+    faces = Pipeline(args.detector, detector_options=det_options, max_pixels=args.max_pixels).detect(img)
     lines = [f"{len(faces)} face(s) in {img.source} ({img.width}x{img.height}), detector {args.detector}"]
     for i, f in enumerate(faces):
         x1, y1, x2, y2 = f.box
@@ -275,13 +275,13 @@ def _clip(text: str, width: int) -> str:
 
 
 def _named_specs(names: Sequence[str]) -> list[Any]:
-    from faceprint.registry import find, specs
+    from faceprint.models.registry import find, specs
 
     return [find(n) for n in names] if names else specs()
 
 
 def _task_specs(task: str) -> list[Any]:
-    from faceprint.registry import get, specs
+    from faceprint.models.registry import get, specs
 
     if task == "analysis":  # the models a default `faceprint analyze` runs
         from faceprint.analysis.analyze import DEFAULT_ACTIONS, DEFAULT_MODELS
@@ -294,9 +294,9 @@ def _task_specs(task: str) -> list[Any]:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from faceprint import weights
     from faceprint.errors import WeightsMissingError
-    from faceprint.registry import specs
+    from faceprint.models import weights
+    from faceprint.models.registry import specs
 
     if args.action == "download":
         if not args.names and not args.all and not args.task:
@@ -342,8 +342,8 @@ def _models(args: argparse.Namespace) -> int:
     for s in specs():
         present = all(weights.find_local(wf) is not None for wf in s.files)
         rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
-                     "commercial_use": s.commercial_use, "present": present, "dim": s.embedding_dim,
-                     "input_size": s.input_size, "thresholds": s.thresholds})  # fmt: skip
+                     "commercial_use": s.commercial_use, "present": present, "dim": getattr(s, "embedding_dim", None),
+                     "input_size": s.input_size, "thresholds": getattr(s, "thresholds", {})})  # fmt: skip
     import shutil
 
     w_name = max(len(r["name"]) for r in rows) + 2

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import METRICS, ModelSpec
+from faceprint.models.specs import METRICS, ModelSpec
 
 
 def check_metric(metric: str) -> str:
@@ -49,7 +49,7 @@ def user_settings_path() -> Path:
     explicit = os.environ.get("FACEPRINT_THRESHOLDS")
     if explicit:
         return Path(explicit)
-    from faceprint.weights import home
+    from faceprint.models.weights import home
 
     return home() / "thresholds.json"
 

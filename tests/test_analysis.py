@@ -25,7 +25,8 @@ from faceprint.analysis.keras_h5 import KerasGraph, read_config, read_weights  #
 from faceprint.analysis.metrics import age_mae_by_bin, spoof_rates  # noqa: E402
 from faceprint.analysis.vgg_face import load_vgg_head, square_pad_resize  # noqa: E402
 from faceprint.errors import ConfigError, SpoofError, WeightsMissingError  # noqa: E402
-from faceprint.registry import EMOTION_LABELS, get  # noqa: E402
+from faceprint.models.attributes import EMOTION_LABELS  # noqa: E402
+from faceprint.models.registry import get  # noqa: E402
 
 EMOTION = FACES / "emotion"
 AGE_GENDER = FACES / "age_gender"

@@ -11,7 +11,7 @@ import pytest
 from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, ModelNotFoundError
 from faceprint.image import load_image
-from faceprint.registry import specs
+from faceprint.models.registry import specs
 
 from .conftest import FACES, IDENTITIES, SHARED_WEIGHTS, needs_faces, read_csv
 

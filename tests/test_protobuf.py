@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from faceprint import protobuf as pb
+from faceprint.models.runtime import onnx_session
 from faceprint.onnx_graph import GraphBuilder, tensor
-from faceprint.runtime import onnx_session
 
 
 def _onnx():

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from faceprint.errors import WeightsMissingError
+from faceprint.models.registry import get
 from faceprint.recognition import create_recognizer
 from faceprint.recognition.caffe_format import CaffeFormatError, read_caffemodel
 from faceprint.recognition.sphereface import param_count, sphereface20
-from faceprint.registry import get
 
 descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2", reason="Google's protobuf (onnxruntime's dependency) writes the test file")
 from google.protobuf import descriptor_pool, message_factory  # noqa: E402

@@ -14,7 +14,7 @@ import numpy as np
 
 from faceprint.analysis.base import AttributeModel, Box
 from faceprint.faceapi_nets import INPUT, build_onnx, square_crop
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 from faceprint.tfjs import load_weights
 
 

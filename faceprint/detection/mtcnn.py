@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from faceprint.detection.base import Detector, nms
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 from faceprint.types import Face
 
 _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)

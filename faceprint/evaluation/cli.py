@@ -12,7 +12,7 @@ from faceprint.evaluation.runner import Report, System, evaluate, format_table
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceprint.weights import home
+    from faceprint.models.weights import home
 
     pairs = read_pairs(args.pairs, args.root, folds=args.folds, ext=args.ext)
     systems = [

@@ -40,7 +40,7 @@ class System:
         )
 
     def cache_file(self, cache_dir: Path) -> Path:
-        from faceprint.registry import get
+        from faceprint.models.registry import get
 
         spec = get(self.model, "recognizer")
         key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")

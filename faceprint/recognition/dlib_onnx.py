@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from faceprint.models.runtime import onnx_session
+from faceprint.models.specs import ModelSpec
 from faceprint.onnx_graph import GraphBuilder
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.dlib_format import DlibNet, read_net
 from faceprint.recognition.dlib_program import check_input_size, program
-from faceprint.registry import ModelSpec
-from faceprint.runtime import onnx_session
 
 log = logging.getLogger("faceprint")
 

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError
+from faceprint.models.runtime import torch_device, torch_module
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.dlib_format import DlibNet, read_net
 from faceprint.recognition.dlib_program import check_input_size, program
-from faceprint.registry import ModelSpec
-from faceprint.runtime import torch_device, torch_module
 
 log = logging.getLogger("faceprint")
 

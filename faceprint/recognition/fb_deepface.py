@@ -15,8 +15,8 @@ from typing import Any
 
 from faceprint.analysis.keras_h5 import _same_pad, read_weights
 from faceprint.errors import WeightsFormatError
+from faceprint.models.runtime import torch_device
 from faceprint.recognition.keras_zoo import KerasRecognizer, KerasRun, load_params
-from faceprint.runtime import torch_device
 
 
 def fb_deepface(r: KerasRun, x: Any, classes: int = 0) -> Any:

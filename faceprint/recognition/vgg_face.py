@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from faceprint.analysis.vgg_face import BLOCKS, load_vgg_head
+from faceprint.models.runtime import torch_device
 from faceprint.recognition.keras_zoo import KerasRecognizer
-from faceprint.runtime import torch_device
 
 WIDTHS = (64, 128, 256, 512, 512)
 
