@@ -296,7 +296,7 @@ def _task_specs(task: str) -> list[Any]:
 def _models(args: argparse.Namespace) -> int:
     from faceprint.errors import WeightsMissingError
     from faceprint.models import weights
-    from faceprint.models.registry import specs
+    from faceprint.models.registry import required_files, specs
 
     if args.action == "download":
         if not args.names and not args.all and not args.task:
@@ -304,7 +304,7 @@ def _models(args: argparse.Namespace) -> int:
         rows, by_hand, missing = [], 0, []
         chosen = _task_specs(args.task) if args.task else []
         for s in chosen + (_named_specs([] if args.all else args.names) if args.all or args.names else []):
-            for wf in s.files:
+            for wf in required_files(s):
                 if not (wf.url or wf.archive) and weights.find_local(wf) is None and args.all:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
@@ -325,7 +325,7 @@ def _models(args: argparse.Namespace) -> int:
     if args.action == "verify":
         rows, bad = [], 0
         for s in _named_specs(args.names):
-            for wf in s.files:
+            for wf in required_files(s):
                 found = weights.check(wf)
                 bad += sum(state != "ok" for _, state in found)
                 states = [{"path": str(p), "state": state} for p, state in found] or [{"path": None, "state": "missing"}]
@@ -340,7 +340,7 @@ def _models(args: argparse.Namespace) -> int:
 
     rows = []
     for s in specs():
-        present = all(weights.find_local(wf) is not None for wf in s.files)
+        present = all(weights.find_local(wf) is not None for wf in required_files(s))
         rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
                      "commercial_use": s.commercial_use, "present": present, "dim": getattr(s, "embedding_dim", None),
                      "input_size": s.input_size, "thresholds": getattr(s, "thresholds", {})})  # fmt: skip
