@@ -89,9 +89,9 @@ def test_a_weights_override_of_the_5_point_file_is_honoured(tmp_path: Path) -> N
     # the one lookup is the override: a missing file fails, before any detection runs
     for opts in ({"landmark_options": {"weights": {DLIB_SHAPE_5.name: missing}}},
                  {"detector_options": {"weights": {DLIB_SHAPE_5.name: missing}}}):  # fmt: skip
-        with pytest.raises(WeightsMissingError, match="nowhere.dat"):
+        with pytest.raises(WeightsMissingError, match=r"nowhere\.dat"):
             Pipeline("opencv_haar", "dlib", tta=None, **opts).represent(PHOTO)
-        with pytest.raises(WeightsMissingError, match="nowhere.dat"):
+        with pytest.raises(WeightsMissingError, match=r"nowhere\.dat"):
             Pipeline("opencv_haar", "dlib", tta=None, **opts).detect(PHOTO)
 
 
