@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from faceprint import weights
 from faceprint.alignment import (
     align_face,
     canonical_box,
@@ -38,8 +37,12 @@ from faceprint.augment import embed_augmented
 from faceprint.detection import create_detector
 from faceprint.evaluation.metrics import accuracy, eer, kfold_accuracy, tar_at_far
 from faceprint.image import load_image
+from faceprint.models import weights
+from faceprint.models.landmarkers import DLIB_SHAPE_5
+from faceprint.models.registry import get
+from faceprint.models.specs import Alignment
+from faceprint.models.templates import dlib_chip_points as _dlib_chip_points
 from faceprint.recognition import create_recognizer
-from faceprint.registry import DLIB_SHAPE_5, Alignment, _dlib_chip_points, get
 from faceprint.types import Face
 from faceprint.verification import threshold_for
 

@@ -75,8 +75,8 @@ def main() -> None:
     from faceprint.analysis.analyze import Analyzer
     from faceprint.analysis.metrics import age_mae_by_bin, spoof_rates
     from faceprint.image import load_image
+    from faceprint.models.attributes import EMOTION_LABELS, GENDER_LABELS
     from faceprint.pipeline import Pipeline
-    from faceprint.registry import EMOTION_LABELS, GENDER_LABELS
 
     pipe = Pipeline(args.detector)
     models = Analyzer().model
@@ -90,7 +90,7 @@ def main() -> None:
         img = load_image(folder / r["file"])
         items.append((img.pixels, (0.0, 0.0, float(img.width), float(img.height))))
     y = np.array([EMOTION_LABELS.index(r["emotion"]) for r in rows])
-    from faceprint.registry import get
+    from faceprint.models.registry import get
 
     for name in ("fer_mini_xception", "faceapi_expression", "emotion_ensemble"):
         spec = get(name, "emotion")

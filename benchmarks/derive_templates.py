@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from faceprint.alignment import similarity_transform
+from faceprint.models.templates import DLIB5_UNIT
 from faceprint.pipeline import Pipeline
-from faceprint.registry import DLIB5_UNIT
 
 
 def main(folder: str) -> None:
@@ -43,11 +43,11 @@ def main(folder: str) -> None:
 
 
 def hog_box(root: str) -> None:
-    from faceprint import weights
     from faceprint.alignment import shape_predictor
     from faceprint.detection import create_detector
     from faceprint.image import load_image
-    from faceprint.registry import DLIB_SHAPE_5
+    from faceprint.models import weights
+    from faceprint.models.landmarkers import DLIB_SHAPE_5
 
     det = create_detector("dlib_hog")
     pred = shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))

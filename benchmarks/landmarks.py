@@ -57,10 +57,11 @@ def main() -> None:
     os.environ.setdefault("FACEPRINT_OFFLINE", "1")
     import dlib
 
-    from faceprint import weights
     from faceprint.image import load_image
+    from faceprint.models import weights
+    from faceprint.models.registry import get
+    from faceprint.models.specs import WeightFile
     from faceprint.pipeline import Pipeline
-    from faceprint.registry import WeightFile, get
 
     dat = weights.package_path(WeightFile("dlib/shape_predictor_68_face_landmarks.dat", None, None,
                                           package=("face_recognition_models", "models/shape_predictor_68_face_landmarks.dat")))  # fmt: skip

@@ -18,7 +18,8 @@ import numpy as np
 
 from faceprint.config import ALIGN_MODES  # noqa: F401  (defined with the other option values)
 from faceprint.errors import ConfigError
-from faceprint.registry import DLIB5_UNIT, Alignment
+from faceprint.models.specs import Alignment
+from faceprint.models.templates import DLIB5_UNIT
 from faceprint.types import Face
 
 # The 5 standard landmarks (eyes, nose tip, mouth corners) in dlib's unit face frame (the frame

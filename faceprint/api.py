@@ -13,7 +13,7 @@ from typing import Any
 from faceprint.augment import DEFAULT_TTA
 from faceprint.config import DEFAULT_STREAM_ERRORS, PipelineConfig
 from faceprint.errors import ConfigError
-from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images, load_image
+from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images
 from faceprint.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, Pipeline, get_pipeline
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, FaceLandmarks, ImageResult, Representation, VerifyResult
 
@@ -191,12 +191,8 @@ def detect(
     config: PipelineConfig | None = None, **options: Any,
 ) -> list[Face]:  # fmt: skip
     """Faces in ``img``, highest score first. ``options`` go to the detector (min_face_size, max_side, ...)."""
-    if options:
-        from faceprint.detection import create_detector
-
+    if options:  # a Pipeline of its own, whose landmark stage adds the 5 landmarks box-only detectors lack
         if config is not None:
             raise ConfigError("detector options go in config=PipelineConfig(detector_options=...) when config= is given")
-        return create_detector(detector, device=None if device == "cpu" else device, **options).detect(
-            load_image(img, max_pixels=max_pixels)
-        )
+        return Pipeline(detector, detector_options=options, device=device, max_pixels=max_pixels).detect(img)
     return _pipeline(config, detector=detector, device=device, max_pixels=max_pixels).detect(img)

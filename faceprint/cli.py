@@ -208,16 +208,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from faceprint.detection import create_detector
     from faceprint.image import load_image
+    from faceprint.pipeline import Pipeline
 
     img = load_image(args.img, max_pixels=args.max_pixels)
     options = {"max_side": args.max_side} if args.max_side else {}
-    device = None if args.device == "cpu" else args.device  # as before: a CPU-only detector keeps working
-    det = create_detector(args.detector, device=device, min_face_size=args.min_face_size,
-                          score_threshold=args.score_threshold, max_faces=args.max_faces, expand=args.expand,
-                          **options)  # fmt: skip
-    faces = det.detect(img)
+    det_options = dict(min_face_size=args.min_face_size, score_threshold=args.score_threshold,
+                       max_faces=args.max_faces, expand=args.expand, **options)  # fmt: skip
+    faces = Pipeline(args.detector, detector_options=det_options, device=args.device,
+                     max_pixels=args.max_pixels).detect(img)  # fmt: skip
     lines = [f"{len(faces)} face(s) in {img.source} ({img.width}x{img.height}), detector {args.detector}"]
     for i, f in enumerate(faces):
         x1, y1, x2, y2 = f.box
@@ -248,13 +247,13 @@ def _clip(text: str, width: int) -> str:
 
 
 def _named_specs(names: Sequence[str]) -> list[Any]:
-    from faceprint.registry import find, specs
+    from faceprint.models.registry import find, specs
 
     return [find(n) for n in names] if names else specs()
 
 
 def _task_specs(task: str) -> list[Any]:
-    from faceprint.registry import get, specs
+    from faceprint.models.registry import get, specs
 
     if task == "analysis":  # the models a default `faceprint analyze` runs
         from faceprint.analysis.analyze import DEFAULT_ACTIONS, DEFAULT_MODELS
@@ -267,9 +266,9 @@ def _task_specs(task: str) -> list[Any]:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from faceprint import weights
     from faceprint.errors import WeightsMissingError
-    from faceprint.registry import specs
+    from faceprint.models import weights
+    from faceprint.models.registry import required_files, specs
 
     if args.action == "download":
         if not args.names and not args.all and not args.task:
@@ -277,7 +276,7 @@ def _models(args: argparse.Namespace) -> int:
         rows, by_hand, missing = [], 0, []
         chosen = _task_specs(args.task) if args.task else []
         for s in chosen + (_named_specs([] if args.all else args.names) if args.all or args.names else []):
-            for wf in s.files:
+            for wf in required_files(s):
                 if not (wf.url or wf.archive) and weights.find_local(wf) is None and args.all:
                     by_hand += 1  # e.g. a Google Drive page: a person has to fetch it
                     rows.append({"model": s.name, "file": wf.name, "path": None, "fetch_by_hand": wf.page})
@@ -298,7 +297,7 @@ def _models(args: argparse.Namespace) -> int:
     if args.action == "verify":
         rows, bad = [], 0
         for s in _named_specs(args.names):
-            for wf in s.files:
+            for wf in required_files(s):
                 found = weights.check(wf)
                 bad += sum(state != "ok" for _, state in found)
                 states = [{"path": str(p), "state": state} for p, state in found] or [{"path": None, "state": "missing"}]
@@ -313,10 +312,10 @@ def _models(args: argparse.Namespace) -> int:
 
     rows = []
     for s in specs():
-        present = all(weights.find_local(wf) is not None for wf in s.files)
+        present = all(weights.find_local(wf) is not None for wf in required_files(s))
         rows.append({"name": s.name, "task": s.task, "aliases": list(s.aliases), "license": s.license,
-                     "commercial_use": s.commercial_use, "present": present, "dim": s.embedding_dim,
-                     "input_size": s.input_size, "thresholds": s.thresholds})  # fmt: skip
+                     "commercial_use": s.commercial_use, "present": present, "dim": getattr(s, "embedding_dim", None),
+                     "input_size": s.input_size, "thresholds": getattr(s, "thresholds", {})})  # fmt: skip
     import shutil
 
     w_name = max(len(r["name"]) for r in rows) + 2

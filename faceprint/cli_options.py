@@ -18,7 +18,7 @@ from faceprint.config import (
     PipelineConfig,
 )
 from faceprint.image import DEFAULT_MAX_PIXELS
-from faceprint.registry import METRICS
+from faceprint.models.specs import METRICS
 
 
 def checked_arg(kind: type, low: float | None = None, high: float | None = None) -> Any:

@@ -79,6 +79,7 @@ class PipelineConfig:
     refine_shape: bool = True
     detector_options: Any = field(default=())
     recognizer_options: Any = field(default=())
+    landmark_options: Any = field(default=())
     analysis_models: Any = field(default=())
 
     def __post_init__(self) -> None:
@@ -89,7 +90,7 @@ class PipelineConfig:
         set_(self, "tta", check_tta(self.tta, self.num_jitters))
         if isinstance(self.max_pixels, bool) or not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ConfigError(f"max_pixels must be a whole number >= 1, got {self.max_pixels!r}")
-        for name in ("detector_options", "recognizer_options", "analysis_models"):
+        for name in ("detector_options", "recognizer_options", "landmark_options", "analysis_models"):
             set_(self, name, _pairs(getattr(self, name), name))
         if "device" in self.detector_kwargs():
             check_device(self.detector_kwargs()["device"], "detector device")
@@ -125,6 +126,9 @@ class PipelineConfig:
     def recognizer_kwargs(self) -> dict[str, Any]:
         return dict(self.recognizer_options)
 
+    def landmark_kwargs(self) -> dict[str, Any]:
+        return dict(self.landmark_options)
+
     def analysis_dict(self) -> dict[str, Any] | None:
         return dict(self.analysis_models) or None
 
@@ -132,6 +136,6 @@ class PipelineConfig:
         """JSON-ready settings (model objects by name), for reports and the service."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["detector"], out["recognizer"] = self.detector_name, self.model
-        for name in ("detector_options", "recognizer_options", "analysis_models"):
+        for name in ("detector_options", "recognizer_options", "landmark_options", "analysis_models"):
             out[name] = dict(out[name])
         return out

@@ -14,7 +14,7 @@ import numpy as np
 
 from faceprint.alignment import similarity_transform
 from faceprint.errors import ConfigError
-from faceprint.registry import Alignment
+from faceprint.models.specs import Alignment
 
 NORMALIZATIONS = (None, "none", "mask")
 

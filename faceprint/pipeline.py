@@ -14,14 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from faceprint import weights
 from faceprint.alignment import (
-    ShapePredictor5,
     align_face,
     crop_box,
     dlib5_to_five,
     eye_line,
-    shape_predictor,
 )
 from faceprint.analysis.analyze import Analyzer
 from faceprint.augment import DEFAULT_TTA, check_tta, describe, embed_augmented
@@ -38,10 +35,10 @@ from faceprint.detection import Detector, create_detector
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
 from faceprint.image_draft import load_reduced
+from faceprint.landmarkers.five import FivePointStage
 from faceprint.landmarkers.stage import FaceLandmarks, LandmarkStage
 from faceprint.normalize import check_normalize, mask_crops
 from faceprint.recognition import Recognizer, create_recognizer
-from faceprint.registry import DLIB_SHAPE_5
 from faceprint.thresholds import Thresholds
 from faceprint.types import ExtractedFace, Face, FaceAnalysis, ImageResult, Representation, VerifyResult
 from faceprint.verification import check_metric, check_threshold, distance_matrix
@@ -84,6 +81,10 @@ class Pipeline:
             "emotion", "race", "antispoof"); see :data:`faceprint.analysis.analyze.DEFAULT_MODELS`.
         normalize: None (default) or "mask": crop each aligned face to its outline from dense
             landmarks (``normalize_landmarks`` "68" or "468"), background filled black.
+        landmark_options: for the 5-point landmark stage (dlib's shape predictor, run once per face
+            when the detector gives no landmarks or the recognizer's template is dlib's): ``weights``
+            {file name: path}. An override of its file in ``detector_options`` / ``recognizer_options``
+            ``weights`` is honoured too.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class Pipeline:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         normalize: str | None = None,
         normalize_landmarks: str = "68",
+        landmark_options: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(detector, PipelineConfig):
             if recognizer != DEFAULT_RECOGNIZER:
@@ -113,7 +115,8 @@ class Pipeline:
                 detector, recognizer, align=align, tta=check_tta(tta, num_jitters), num_jitters=num_jitters,
                 device=device, max_pixels=max_pixels, normalize=normalize, normalize_landmarks=normalize_landmarks,
                 reduced_decode=reduced_decode, refine_shape=refine_shape, detector_options=detector_options,
-                recognizer_options=recognizer_options, analysis_models=analysis_models,
+                recognizer_options=recognizer_options, landmark_options=landmark_options,
+                analysis_models=analysis_models,
             )  # fmt: skip
         self.config = config
         self.normalize = check_normalize(config.normalize, config.align)
@@ -129,6 +132,8 @@ class Pipeline:
         self.refine_shape = config.refine_shape
         self.analyzer = Analyzer(config.analysis_dict(), config.device)
         self.landmarker = LandmarkStage(config.device)  # dense landmarks, models made on first use
+        self.five = _five_stage(self.detector, config.detector_kwargs(), config.recognizer_kwargs(),
+                                config.landmark_kwargs())  # fmt: skip
         self._thresholds: Thresholds | None = None
 
     @classmethod
@@ -165,15 +170,28 @@ class Pipeline:
         if getattr(self.recognizer, "_model", True) is None and hasattr(self.recognizer, "load_files"):
             for wf in self.recognizer.load_files():
                 self.recognizer.weight_path(wf)
+            if self._box_only() or (self.align != "none" and self.recognizer.alignment.scheme == self.five.spec.scheme):
+                self.five.files()
+
+    def _box_only(self) -> bool:
+        """Whether the detector gives no landmarks (the 5-point stage adds them)."""
+        return not getattr(self.detector.spec, "landmarks", False)
 
     # -- detect ---------------------------------------------------------------------------------
     def detect(self, image: ImageInput) -> list[Face]:
-        """All faces in the image, highest score first."""
-        return self.detector.detect(load_image(image, max_pixels=self.max_pixels))
+        """All faces in the image, highest score first, each with its 5 landmarks (from the detector, or
+        from the 5-point stage for detectors that give none)."""
+        return self._detect(load_image(image, max_pixels=self.max_pixels))
+
+    def _detect(self, img: LoadedImage, *, largest: bool = False) -> list[Face]:
+        faces = self.detector.detect(img, largest=largest)
+        if faces and self._box_only():
+            faces = self.five.fill(img.pixels, faces)
+        return faces
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         check_faces(policy)
-        faces = self.detector.detect(img, largest=policy == "largest")
+        faces = self._detect(img, largest=policy == "largest")
         if not faces:
             if enforce_detection:
                 raise NoFaceError(img.source, self.detector.name)
@@ -203,11 +221,13 @@ class Pipeline:
         need = min(self.recognizer.alignment.size)
         if all(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= need for f in found):
             return img, found, red.factor, red.full_size
-        # a face too small in the reduced copy: align from the full image, on the same detections
+        # a face too small in the reduced copy: align from the full image, on the same detections (the
+        # 5-point shapes measured on the reduced copy are not reused: the alignment measures them anew)
         t = time.perf_counter()
         full = LoadedImage(load_image(red.data, max_pixels=self.max_pixels).pixels, img.source)
         times["decode"] += time.perf_counter() - t
-        return full, [_clip(f.scaled(red.factor), full.width, full.height) for f in found], 1.0, red.full_size
+        found = [replace(_clip(f.scaled(red.factor), full.width, full.height), dlib5=None) for f in found]
+        return full, found, 1.0, red.full_size
 
     def _prepare(
         self, image: ImageInput, rgb: bool, policy: str, enforce_detection: bool, min_quality: float | None = None
@@ -235,17 +255,17 @@ class Pipeline:
         return self._prepare(image, rgb, faces, enforce_detection, min_quality)
 
     # -- align ----------------------------------------------------------------------------------
-    def _predictor(self) -> ShapePredictor5:
-        return shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
+    def _predictor(self) -> Any:
+        """The loaded 5-point model (loads it; the service warms it up)."""
+        return self.five.model._ensure_loaded()
 
     def align_faces(self, img: LoadedImage, faces: Sequence[Face]) -> tuple[list[Face], list[np.ndarray]]:
         """Aligned crops (BGR, the recognizer's input size); faces gain estimated landmarks if they had none."""
         template = self.recognizer.alignment
         if self.align == "none":
             return list(faces), [crop_box(img.pixels, f.box, template.size) for f in faces]
-        need_shape = template.scheme == "dlib5" or any(f.landmarks is None for f in faces)
-        boxes = [f.box for f in faces]
-        shapes = self._predictor().predict(img.pixels, boxes, refine=self.refine_shape) if need_shape else [None] * len(faces)
+        need_shape = template.scheme == self.five.spec.scheme or any(f.landmarks is None for f in faces)
+        shapes = self.five.shapes(img.pixels, faces, refine=self.refine_shape) if need_shape else [None] * len(faces)
         out_faces = [
             f if f.landmarks is not None else replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor")
             for f, s in zip(faces, shapes)
@@ -513,6 +533,23 @@ class Pipeline:
             out.append(results[i : i + n])
             i += n
         return out
+
+
+def _five_stage(detector: Detector, *option_dicts: dict[str, Any] | None) -> FivePointStage:
+    """The 5-point stage for this detector: its spec's ``landmarker`` (dlib's predictor by default).
+
+    The ``weights`` overrides of its files given in any of the option dicts are honoured (the last
+    dict, ``landmark_options``, wins)."""
+    *others, own = option_dicts
+    own = dict(own or {})
+    unknown = set(own) - {"weights"}
+    if unknown:
+        raise ConfigError(f"landmark_options takes 'weights' only, got {sorted(unknown)}")
+    stage = FivePointStage(getattr(detector.spec, "landmarker", None) or "dlib5")
+    names = {wf.name for wf in stage.spec.files}
+    for opts in (*others, own):
+        stage.weights.update({k: v for k, v in ((opts or {}).get("weights") or {}).items() if k in names})
+    return stage
 
 
 def _clip(face: Face, w: int, h: int) -> Face:

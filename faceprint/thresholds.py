@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import METRICS, ModelSpec
+from faceprint.models.specs import METRICS, ModelSpec
 
 
 def settings_path() -> Path:
@@ -25,7 +25,7 @@ def settings_path() -> Path:
     explicit = os.environ.get("FACEPRINT_THRESHOLDS")
     if explicit:
         return Path(explicit)
-    from faceprint.weights import home
+    from faceprint.models.weights import home
 
     return home() / "thresholds.json"
 

@@ -43,6 +43,9 @@ class Face:
     #: anti-spoofing verdict and P(live), filled only when anti_spoofing=True was asked for
     is_real: bool | None = None
     antispoof_score: float | None = None
+    #: dlib's 5-point shape (eye corners, nose base; image pixels) when the pipeline's 5-point stage
+    #: estimated ``landmarks`` from it, kept so the alignment reuses it instead of running the model again
+    dlib5: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def width(self) -> float:
@@ -63,7 +66,8 @@ class Face:
         lm = None
         if self.landmarks is not None:
             lm = (self.landmarks * factor + np.array([dx, dy], np.float32)).astype(np.float32)
-        return replace(self, box=box, landmarks=lm)
+        shape = None if self.dlib5 is None else self.dlib5 * factor + np.array([dx, dy])
+        return replace(self, box=box, landmarks=lm, dlib5=shape)
 
     def to_dict(self) -> dict[str, Any]:
         x1, y1, x2, y2 = self.box

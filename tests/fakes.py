@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from faceprint.detection.base import Detector
+from faceprint.models.specs import Alignment, ModelSpec
 from faceprint.recognition.base import Recognizer
-from faceprint.registry import Alignment, ModelSpec
 from faceprint.types import Face
 
 #: the five landmarks (eyes, nose, mouth corners) as fractions of the face box, and where they go in the crop

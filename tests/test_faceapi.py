@@ -15,16 +15,16 @@ needs_faces = pytest.mark.skipif(not AGE_GENDER.is_dir(), reason=f"face fixtures
 
 
 def _model(name: str, task: str):
-    from faceprint.registry import get
+    from faceprint.models.registry import get
 
     spec = get(name, task)
     return spec.load_class()(spec)
 
 
 def test_same_padding_and_expression_order() -> None:
+    from faceprint.models.attributes import EMOTION_LABELS
+    from faceprint.models.faceapi import FACEAPI_EXPRESSIONS, expression_order
     from faceprint.nets.faceapi import same_pads
-    from faceprint.registry import EMOTION_LABELS
-    from faceprint.registry_faceapi import FACEAPI_EXPRESSIONS, expression_order
 
     assert same_pads(112, 3, 2) == (0, 1, 56) and same_pads(7, 3, 1) == (1, 1, 7) and same_pads(28, 1, 2) == (0, 0, 14)
     order = expression_order(EMOTION_LABELS)
@@ -38,8 +38,8 @@ def test_onnx_graph_matches_numpy_reference(model: str) -> None:
     import cv2
 
     from faceprint.formats.tfjs import load_weights
+    from faceprint.models.runtime import onnx_session
     from faceprint.nets.faceapi import INPUT, build_onnx, square_crop
-    from faceprint.runtime import onnx_session
 
     rows = read_csv(AGE_GENDER / "labels.csv")[::80]
     x = np.stack([square_crop(cv2.imread(str(AGE_GENDER / r["file"]))[..., ::-1], (20, 10, 180, 200), 0.1)[0] for r in rows])
@@ -61,7 +61,7 @@ def test_onnx_graph_matches_numpy_reference(model: str) -> None:
 @needs_weights
 def test_registry_entries_point_into_the_npm_tarball() -> None:
     from faceprint.analysis.analyze import DEFAULT_MODELS
-    from faceprint.registry import get
+    from faceprint.models.registry import get
 
     # the defaults need only the base install (ONNX Runtime) and files from a registry package
     assert (DEFAULT_MODELS["age"], DEFAULT_MODELS["gender"], DEFAULT_MODELS["emotion"]) == (
@@ -97,7 +97,7 @@ def test_age_gender_on_utkface_whole_crops() -> None:
 @needs_faces
 def test_expression_and_ensemble_on_fer_subset() -> None:
     from faceprint.image import load_image
-    from faceprint.registry import EMOTION_LABELS
+    from faceprint.models.attributes import EMOTION_LABELS
 
     rows = read_csv(EMOTION / "labels.csv")[::2]
     items = [(load_image(EMOTION / r["file"]).pixels, (0.0, 0.0, 48.0, 48.0)) for r in rows]

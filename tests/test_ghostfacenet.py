@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from faceprint.errors import WeightsFormatError, WeightsMissingError
+from faceprint.models.registry import get
 from faceprint.recognition import create_recognizer
-from faceprint.registry import get
 
 torch = pytest.importorskip("torch", reason="GhostFaceNet runs on PyTorch: pip install 'faceprint[torch]'")
 from faceprint.recognition.ghostfacenet import BLOCKS, declare  # noqa: E402

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceprint import weights
 from faceprint.errors import WeightsChecksumError, WeightsMissingError
-from faceprint.registry import WeightFile
+from faceprint.models import weights
+from faceprint.models.specs import WeightFile
 
 OLD = np.random.default_rng(1).bytes(200_000)
 NEW = np.random.default_rng(2).bytes(200_000)
@@ -114,7 +114,7 @@ def test_unreachable_or_offline_fails_at_once(tmp_path: Path, monkeypatch: pytes
 
 def test_missing_recognizer_fails_before_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     from faceprint import Pipeline
-    from faceprint.registry import find
+    from faceprint.models.registry import find
 
     spec = find("arcface_mbf")
     if any(weights.find_local(wf) for wf in spec.files):

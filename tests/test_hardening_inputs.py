@@ -106,7 +106,7 @@ def test_weight_file_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
     torch = pytest.importorskip("torch", reason="the zoo runs on PyTorch")
     from faceprint.cli import main
     from faceprint.formats.keras_h5 import read_zipped_weights
-    from faceprint.runtime import torch_load
+    from faceprint.models.runtime import torch_load
 
     z = tmp_path / "VGGFace2_DeepFace_weights_val-0.9034.h5.zip"
     with zipfile.ZipFile(z, "w") as f:
@@ -162,8 +162,8 @@ def test_cli_help_and_option_checks(capsys: pytest.CaptureFixture) -> None:
 
 def test_models_verify_and_list(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from faceprint.cli import main
-    from faceprint.registry import specs
-    from faceprint.weights import find_local
+    from faceprint.models.registry import specs
+    from faceprint.models.weights import find_local
 
     main(["models", "verify"])
     out = capsys.readouterr().out

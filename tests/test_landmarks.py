@@ -71,8 +71,8 @@ def test_quality_parts() -> None:
 def dlib68():
     import dlib
 
-    from faceprint import weights
-    from faceprint.registry import WeightFile
+    from faceprint.models import weights
+    from faceprint.models.specs import WeightFile
 
     path = weights.package_path(WeightFile("x", None, None, package=("face_recognition_models", "models/shape_predictor_68_face_landmarks.dat")))
     if path is None:

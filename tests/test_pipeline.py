@@ -11,7 +11,7 @@ import pytest
 import faceprint
 from faceprint import Pipeline
 from faceprint.errors import ConfigError, NoFaceError
-from faceprint.registry import get
+from faceprint.models.registry import get
 from faceprint.verification import distance, distance_matrix, threshold_for
 
 from .conftest import IDENTITIES, needs_faces, read_csv

@@ -7,7 +7,7 @@ import pytest
 
 from faceprint.formats import protobuf as pb
 from faceprint.formats.onnx_graph import GraphBuilder, tensor
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 
 
 def _onnx():

@@ -14,9 +14,9 @@ import pytest
 
 from faceprint import Pipeline
 from faceprint.errors import ConfigError, WeightsFormatError, WeightsMissingError
+from faceprint.models.registry import get
+from faceprint.models.weights import cache_dir
 from faceprint.recognition import create_recognizer
-from faceprint.registry import get
-from faceprint.weights import cache_dir
 
 from .conftest import IDENTITIES, needs_faces
 
@@ -86,7 +86,7 @@ def test_registry_declares_preprocessing() -> None:
         spec = get(name, "recognizer")
         assert spec.input_size == (112, 112) and spec.color == "RGB"
         assert spec.alignment is not None and spec.alignment.size == (112, 112)
-        assert spec.options["normalization"] == ("none" if inner else "insightface")
+        assert spec.normalization == ("none" if inner else "insightface")
         wf = spec.files[0]
         assert wf.url and wf.url.startswith("https://") and len(wf.sha256 or "") == 64 and wf.size
     assert get("SFace", "recognizer").name == "sface" and get("Buffalo_L", "recognizer").name == "arcface_r50"

@@ -20,6 +20,7 @@ h5py = pytest.importorskip("h5py", reason="Keras .h5 weights are read with h5py 
 from faceprint.errors import ConfigError, WeightsFormatError, WeightsMissingError  # noqa: E402
 from faceprint.formats.keras_engine import KerasRun, LayerSpec, declare, load_params, param_count  # noqa: E402
 from faceprint.formats.keras_h5 import read_zipped_weights  # noqa: E402
+from faceprint.models.registry import get  # noqa: E402
 from faceprint.nets.vgg_face import vgg_face_shapes  # noqa: E402
 from faceprint.recognition import create_recognizer  # noqa: E402
 from faceprint.recognition.arcface import arcface_resnet34  # noqa: E402
@@ -28,7 +29,6 @@ from faceprint.recognition.facenet import inception_resnet_v1  # noqa: E402
 from faceprint.recognition.fb_deepface import fb_deepface  # noqa: E402
 from faceprint.recognition.openface import openface  # noqa: E402
 from faceprint.recognition.preprocess import VGG_MEAN_BGR, normalize  # noqa: E402
-from faceprint.registry import get  # noqa: E402
 
 RNG = np.random.default_rng(7)
 
@@ -376,7 +376,7 @@ def test_normalization_can_be_overridden() -> None:
 
 def test_registry_entries() -> None:
     from faceprint.alignment import _FIVE_IN_DLIB_UNIT
-    from faceprint.registry_deepface import FIVE_IN_UNIT
+    from faceprint.models.templates import FIVE_IN_UNIT
 
     assert np.array_equal(np.array(FIVE_IN_UNIT), _FIVE_IN_DLIB_UNIT)
     dims = {"OpenFace": 128, "Facenet": 128, "Facenet512": 512, "VGG-Face": 4096, "DeepID": 160, "DeepFace": 4096,

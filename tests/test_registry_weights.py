@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from faceprint import weights
 from faceprint.errors import ModelNotFoundError, WeightsChecksumError, WeightsMissingError
-from faceprint.registry import METRICS, WeightFile, get, specs
+from faceprint.models import weights
+from faceprint.models.registry import get, specs
+from faceprint.models.specs import METRICS, WeightFile
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

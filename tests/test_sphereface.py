@@ -15,9 +15,9 @@ import pytest
 
 from faceprint.errors import WeightsMissingError
 from faceprint.formats.caffe import CaffeFormatError, read_caffemodel
+from faceprint.models.registry import get
 from faceprint.recognition import create_recognizer
 from faceprint.recognition.sphereface import param_count, sphereface20
-from faceprint.registry import get
 
 descriptor_pb2 = pytest.importorskip("google.protobuf.descriptor_pb2", reason="Google's protobuf (onnxruntime's dependency) writes the test file")
 from google.protobuf import descriptor_pool, message_factory  # noqa: E402

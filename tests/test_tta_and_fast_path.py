@@ -13,7 +13,7 @@ import pytest
 
 from faceprint.augment import check_tta, describe, embed_augmented, parse, views
 from faceprint.errors import ConfigError, ContractError
-from faceprint.registry import get
+from faceprint.models.registry import get
 from faceprint.search.contract import EmbeddingContract
 from faceprint.verification import threshold_for
 
@@ -147,11 +147,11 @@ def test_reduced_decode_gives_the_same_faces_and_embeddings(pipeline) -> None:
 
 @needs_faces
 def test_canonical_box_makes_the_shape_detector_independent() -> None:
-    from faceprint import weights
     from faceprint.alignment import canonical_box, shape_predictor
     from faceprint.detection import create_detector
     from faceprint.image import load_image
-    from faceprint.registry import DLIB_SHAPE_5
+    from faceprint.models import weights
+    from faceprint.models.landmarkers import DLIB_SHAPE_5
 
     pred = shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
     img = load_image(IDENTITIES / "img2.jpg").pixels

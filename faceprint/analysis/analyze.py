@@ -11,7 +11,7 @@ import numpy as np
 
 from faceprint.analysis.base import AttributeModel
 from faceprint.errors import ConfigError
-from faceprint.registry import get
+from faceprint.models.registry import get
 from faceprint.types import Face, FaceAnalysis
 
 log = logging.getLogger("faceprint")
@@ -127,7 +127,7 @@ class Analyzer:
 
     def _check_files(self, tasks: Iterable[str]) -> None:
         from faceprint.errors import WeightsMissingError
-        from faceprint.weights import resolve
+        from faceprint.models.weights import resolve
 
         missing: list[str] = []
         for task in tasks:

@@ -16,7 +16,7 @@ import numpy as np
 from faceprint.analysis.base import AttributeModel, Box, torch_device, torch_module
 from faceprint.analysis.minifasnet import build
 from faceprint.errors import ConfigError
-from faceprint.runtime import torch_load
+from faceprint.models.runtime import torch_load
 
 LIVE = 1
 

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import ModelSpec
-from faceprint.runtime import BatchModel, torch_device, torch_module
+from faceprint.models.runtime import BatchModel, torch_device, torch_module
+from faceprint.models.specs import ModelSpec
 
 Box = tuple[float, float, float, float]
 
@@ -51,7 +51,7 @@ class AttributeModel(BatchModel):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.spec.options.get("labels", ()))
+        return tuple(getattr(self.spec, "labels", ()))
 
     @abstractmethod
     def preprocess(self, image: np.ndarray, box: Box) -> np.ndarray:

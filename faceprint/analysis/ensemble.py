@@ -21,7 +21,7 @@ class AverageModel(AttributeModel):
 
     def __init__(self, spec: Any, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        from faceprint.registry import get
+        from faceprint.models.registry import get
 
         combine = spec.options.get("combine", "mean")
         if combine not in ("mean", "geometric"):

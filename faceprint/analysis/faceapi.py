@@ -14,8 +14,8 @@ import numpy as np
 
 from faceprint.analysis.base import AttributeModel, Box
 from faceprint.formats.tfjs import load_weights
+from faceprint.models.runtime import onnx_session
 from faceprint.nets.faceapi import INPUT, build_onnx, square_crop
-from faceprint.runtime import onnx_session
 
 
 def load_faceapi_session(model: Any, net: str, device: str) -> Any:

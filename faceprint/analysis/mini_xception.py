@@ -25,7 +25,7 @@ def normalize(grey: np.ndarray) -> np.ndarray:
 
 
 class MiniXception(AttributeModel):
-    """Class probabilities (N, classes) in the order of ``spec.options["labels"]``."""
+    """Class probabilities (N, classes) in the order of ``spec.labels``."""
 
     def preprocess(self, image: np.ndarray, box: Box) -> np.ndarray:
         size = self.spec.input_size or (64, 64)

@@ -6,7 +6,7 @@ from typing import Any
 
 from faceprint.detection.base import Detector
 from faceprint.errors import DeviceError
-from faceprint.registry import get, specs
+from faceprint.models.registry import get, specs
 
 
 def create_detector(name: str | Detector = "mtcnn", *, device: str | None = None, **options: Any) -> Detector:
@@ -21,12 +21,12 @@ def create_detector(name: str | Detector = "mtcnn", *, device: str | None = None
     if device is not None:
         if device not in ("cpu", "cuda", "auto"):
             raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'")
-        if "device" in spec.options:
+        if spec.takes_device:
             options.setdefault("device", device)
         elif device not in ("cpu", "auto"):
             raise DeviceError(
                 f"detector {spec.name!r} runs on the CPU only; for device={device!r} use one that takes a device "
-                f"({', '.join(s.name for s in specs('detector') if 'device' in s.options)}), or keep this one on the "
+                f"({', '.join(s.name for s in specs('detector') if s.takes_device)}), or keep this one on the "
                 "CPU: detector_options={'device': 'cpu'} (command line: --detector-device cpu)"
             )
     return spec.load_class()(spec, **options)

@@ -12,8 +12,8 @@ import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.image import ImageInput, load_image
-from faceprint.registry import ModelSpec
-from faceprint.runtime import LazyModel
+from faceprint.models.runtime import LazyModel
+from faceprint.models.specs import DetectorSpec, ModelSpec
 from faceprint.types import Face
 
 
@@ -28,6 +28,9 @@ class Detector(LazyModel):
         boxes are mapped back. Defaults per detector in the registry.
       expand: grow each box by this fraction of its size on every side.
       weights: {file name: path} to use instead of looking the files up.
+
+    A detector only detects: faces of a detector whose spec has ``landmarks=False`` come without
+    landmarks; the pipeline's landmark stage adds them (:mod:`faceprint.landmarkers.dlib5`).
     """
 
     def __init__(
@@ -48,18 +51,25 @@ class Detector(LazyModel):
             raise ConfigError(f"max_faces must be >= 1 or None, got {max_faces}")
         if not 0.0 <= expand <= 2.0:
             raise ConfigError(f"expand must be within [0, 2], got {expand}")
-        unknown = set(options) - set(spec.options)
+        if not isinstance(spec, DetectorSpec):
+            raise ConfigError(f"{spec.name!r} is a {spec.task} model, not a detector")
+        defaults = spec.defaults()
+        unknown = set(options) - set(defaults)
         if unknown:
-            raise ConfigError(
-                f"detector {spec.name!r} has no option(s) {sorted(unknown)}; it takes {sorted(spec.options)}"
-            )
+            raise ConfigError(f"detector {spec.name!r} has no option(s) {sorted(unknown)}; it takes {sorted(defaults)}")
         super().__init__(spec, weights)
+        self.spec: DetectorSpec = spec
         self.min_face_size = min_face_size
         self.score_threshold = score_threshold
         self.max_faces = max_faces
         self.max_side = spec.max_side if max_side == "default" else max_side
         self.expand = expand
-        self.options = {**spec.options, **options}
+        self.options = {**defaults, **options}
+
+    @property
+    def score_cut(self) -> float | None:
+        """The score threshold in force: the caller's, else the registry's default for this detector."""
+        return self.spec.score_threshold if self.score_threshold is None else self.score_threshold
 
     @abstractmethod
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
@@ -111,19 +121,7 @@ class Detector(LazyModel):
             out = out[: self.max_faces]
         if largest and out:
             out = [max(out, key=lambda f: f.area)]
-        if not self.spec.landmarks and out:
-            out = self._add_landmarks(out, bgr)
         return out
-
-    def _add_landmarks(self, faces: list[Face], bgr: np.ndarray) -> list[Face]:
-        """Estimate the 5 landmarks with dlib's shape predictor for detectors that give none."""
-        from faceprint.alignment import dlib5_to_five, shape_predictor
-        from faceprint.registry import DLIB_SHAPE_5
-
-        shapes = shape_predictor(self.weight_path(DLIB_SHAPE_5)).predict(bgr, [f.box for f in faces])
-        return [
-            replace(f, landmarks=dlib5_to_five(s), landmarks_source="shape_predictor") for f, s in zip(faces, shapes)
-        ]
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") -> np.ndarray:

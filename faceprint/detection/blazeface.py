@@ -18,14 +18,14 @@ from faceprint.detection.anchors import to_faces
 from faceprint.detection.base import Detector
 from faceprint.types import Face
 
-# variant: (input size, [(feature map side, anchors per cell)], default score threshold)
-_VARIANTS = {"short": (128, [(16, 2), (8, 6)], 0.5), "full": (192, [(48, 1)], 0.6)}
+# variant: (input size, [(feature map side, anchors per cell)]); score defaults are in the registry
+_VARIANTS = {"short": (128, [(16, 2), (8, 6)]), "full": (192, [(48, 1)])}
 _MOUTH_WIDTH_PER_EYE_DISTANCE = 0.92
 
 
 def anchors(variant: str) -> np.ndarray:
     """(A, 2) anchor centres in unit coordinates."""
-    _, grids, _ = _VARIANTS[variant]
+    _, grids = _VARIANTS[variant]
     out = []
     for side, per in grids:
         ys, xs = np.mgrid[:side, :side]
@@ -47,7 +47,7 @@ class BlazeFace(Detector):
         return net, anchors(variant), names
 
     def _detect(self, bgr: np.ndarray, min_size: float) -> list[Face]:
-        size, _, default_thr = _VARIANTS[self.options["variant"]]
+        size, _ = _VARIANTS[self.options["variant"]]
         net, anc, names = self._model
         h, w = bgr.shape[:2]
         scale = size / max(h, w)  # letterbox: keep the aspect ratio, pad right/bottom
@@ -64,7 +64,7 @@ class BlazeFace(Detector):
         boxes = np.hstack([centers - half, centers + half]) * size / scale
         pts = (anc[:, None, :] + reg[:, 4:16].reshape(-1, 6, 2)) * size / scale
         kps = _five(pts)
-        thr = default_thr if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         return to_faces(boxes, scores, kps, thr, float(self.options["nms_threshold"]))
 
 

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 
 
 class Nets(ABC):

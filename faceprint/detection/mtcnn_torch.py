@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from faceprint.detection.mtcnn_nets import Nets
-from faceprint.runtime import torch_device, torch_load, torch_module
+from faceprint.models.runtime import torch_device, torch_load, torch_module
 
 
 def _nets():

@@ -12,14 +12,13 @@ import numpy as np
 
 from faceprint.detection.anchors import pad_to_stride, to_faces
 from faceprint.detection.base import Detector
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 from faceprint.types import Face
 
 _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 _STEPS = (8, 16, 32)
 _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], np.float32)
-_DEFAULT_SCORE = 0.6
 
 
 def priors(h: int, w: int, min_sizes: tuple[tuple[int, int], ...] = _MIN_SIZES) -> np.ndarray:
@@ -59,5 +58,5 @@ class RetinaFaceONNX(Detector):
         conf = conf[0]
         if not np.allclose(conf.sum(-1), 1.0, atol=1e-3):
             conf = _softmax(conf)
-        thr = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         return decode(loc[0], conf, landms[0], priors(*img.shape[:2]), thr, float(self.options["nms_threshold"]))

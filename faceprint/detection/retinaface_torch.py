@@ -15,8 +15,8 @@ import numpy as np
 
 from faceprint.detection.anchors import pad_to_stride
 from faceprint.detection.base import Detector
-from faceprint.detection.retinaface import _DEFAULT_SCORE, _MEAN_BGR, decode, priors
-from faceprint.runtime import torch_device, torch_load, torch_module
+from faceprint.detection.retinaface import _MEAN_BGR, decode, priors
+from faceprint.models.runtime import torch_device, torch_load, torch_module
 from faceprint.types import Face
 
 # biubug6 trained these weights with smaller anchors than the ONNX export uses (its data/config.py cfg_mnet)
@@ -123,5 +123,5 @@ class RetinaFaceTorch(Detector):
         blob = torch.from_numpy((img.astype(np.float32) - _MEAN_BGR).transpose(2, 0, 1)[None].copy()).to(device)
         with torch.inference_mode():
             loc, conf, landms = (t[0].cpu().numpy() for t in net(blob))
-        thr = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         return decode(loc, conf, landms, priors(*img.shape[:2], _MIN_SIZES), thr, float(self.options["nms_threshold"]))

@@ -8,11 +8,10 @@ import numpy as np
 
 from faceprint.detection.anchors import grid_centers, pad_to_stride, to_faces
 from faceprint.detection.base import Detector
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 from faceprint.types import Face
 
 _STRIDES = (8, 16, 32)
-_DEFAULT_SCORE = 0.5
 
 
 class SCRFD(Detector):
@@ -31,5 +30,5 @@ class SCRFD(Detector):
             boxes.append(np.hstack([c - dist[:, :2], c + dist[:, 2:]]))
             scores.append(outs[f"score_{s}"].reshape(-1))
             kps.append(c[:, None, :] + outs[f"kps_{s}"].reshape(-1, 5, 2) * s)
-        thr = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         return to_faces(np.vstack(boxes), np.concatenate(scores), np.vstack(kps), thr, float(self.options["nms_threshold"]))

@@ -13,8 +13,6 @@ import numpy as np
 from faceprint.detection.base import Detector
 from faceprint.types import Face
 
-_DEFAULT_SCORE = 0.5
-
 
 class OpenCVSSD(Detector):
     def _load(self) -> Any:
@@ -27,6 +25,6 @@ class OpenCVSSD(Detector):
         with self._lock:  # a cv2.dnn.Net is not safe to run from two threads at once
             self._model.setInput(blob)
             out = self._model.forward()[0, 0]
-        thr = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         out = out[out[:, 2] >= thr]
         return [Face(box=(r[3] * w, r[4] * h, r[5] * w, r[6] * h), score=float(r[2])) for r in out]

@@ -11,11 +11,10 @@ import numpy as np
 
 from faceprint.detection.anchors import to_faces
 from faceprint.detection.base import Detector
-from faceprint.runtime import onnx_session
+from faceprint.models.runtime import onnx_session
 from faceprint.types import Face
 
 _SIZE = 320
-_DEFAULT_SCORE = 0.5
 
 
 class YOLO5Face(Detector):
@@ -34,5 +33,5 @@ class YOLO5Face(Detector):
         c, size = out[:, :2], out[:, 2:4]
         boxes = np.hstack([c - size / 2, c + size / 2]) / scale
         kps = out[:, 5:15].reshape(-1, 5, 2) / scale
-        thr = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        thr = self.score_cut
         return to_faces(boxes, out[:, 4] * out[:, 15], kps, thr, float(self.options["nms_threshold"]))

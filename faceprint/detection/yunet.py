@@ -14,12 +14,10 @@ import numpy as np
 from faceprint.detection.base import Detector
 from faceprint.types import Face
 
-_DEFAULT_SCORE = 0.7  # 0.6 admits background clutter on the group photos; true faces score >= 0.85
-
 
 class YuNet(Detector):
     def _load(self) -> Any:
-        score = _DEFAULT_SCORE if self.score_threshold is None else self.score_threshold
+        score = self.score_cut
         return cv2.FaceDetectorYN.create(
             self.weight_path(self.spec.files[0]), "", (320, 320), score, float(self.options["nms_threshold"]), 5000
         )

@@ -13,7 +13,7 @@ from faceprint.evaluation.runner import Report, System, evaluate, format_table
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceprint.weights import home
+    from faceprint.models.weights import home
 
     pairs = read_pairs(args.pairs, args.root, folds=args.folds, ext=args.ext)
     device, tta = getattr(args, "device", "cpu"), getattr(args, "tta", None) or DEFAULT_TTA

@@ -17,8 +17,8 @@ from faceprint.errors import DependencyError, FaceprintError
 from faceprint.evaluation import metrics as M
 from faceprint.evaluation.cache import EmbeddingCache
 from faceprint.evaluation.pairs import Pair
+from faceprint.models.specs import ModelSpec
 from faceprint.pipeline import Pipeline
-from faceprint.registry import ModelSpec
 from faceprint.verification import check_metric, distance
 
 log = logging.getLogger("faceprint")
@@ -48,7 +48,7 @@ class System:
 
     def spec(self) -> ModelSpec:
         """The recognizer's registry spec (reads no weights)."""
-        from faceprint.registry import get
+        from faceprint.models.registry import get
 
         rec = self.base.recognizer if self.base is not None else self.model
         return get(rec, "recognizer") if isinstance(rec, str) else rec.spec

@@ -1,6 +1,6 @@
 """dlib's ResNet as a flat program of steps (affines folded into convolutions), shared by the
 PyTorch and ONNX backends. The parsed file is not kept: each backend holds its own converted
-copy, shared between objects by :class:`faceprint.runtime.LazyModel`."""
+copy, shared between objects by :class:`faceprint.models.runtime.LazyModel`."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from faceprint.errors import ConfigError, WeightsFormatError
 from faceprint.formats.keras_h5 import same_pad
-from faceprint.runtime import torch_module
+from faceprint.models.runtime import torch_module
 
 #: ``forward(run, x, **options)`` → output tensor; ``x`` is (N, 3, H, W) float32
 Architecture = Callable[..., Any]

@@ -14,7 +14,7 @@ import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.formats.keras_engine import KerasRun, load_params, pair
-from faceprint.runtime import torch_module
+from faceprint.models.runtime import torch_module
 
 _ACTS = ("linear", "relu", "softmax", "sigmoid", "tanh")
 

@@ -14,7 +14,7 @@ SHORT_NAMES = {"68": "faceapi_68", "468": "facemesh"}
 
 def create_landmarker(name: str = "68", **kwargs: Any) -> Any:
     """A :class:`~faceprint.landmarkers.base.LandmarkModel` for a registry name, alias, "68" or "468"."""
-    from faceprint.registry import get
+    from faceprint.models.registry import get
 
     spec = get(SHORT_NAMES.get(str(name), str(name)), "landmarks")
     return spec.load_class()(spec, **kwargs)

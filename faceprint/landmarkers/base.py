@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faceprint.registry import ModelSpec
-from faceprint.runtime import BatchModel
+from faceprint.models.runtime import BatchModel
+from faceprint.models.specs import LandmarkerSpec, ModelSpec
 
 Box = tuple[float, float, float, float]
 
@@ -16,8 +16,10 @@ Box = tuple[float, float, float, float]
 class LandmarkModel(BatchModel):
     """A dense landmark model. Subclasses implement :meth:`_load` and :meth:`predict`.
 
-    ``spec.options["points"]`` is how many points it gives (68, 468).
+    ``spec.points`` is how many points it gives (68, 468).
     """
+
+    spec: LandmarkerSpec
 
     def __init__(self, spec: ModelSpec, *, weights: dict[str, str] | None = None, device: str = "cpu",
                  batch_size: int = 32) -> None:  # fmt: skip
@@ -25,7 +27,7 @@ class LandmarkModel(BatchModel):
 
     @property
     def num_points(self) -> int:
-        return int(self.spec.options["points"])
+        return int(self.spec.points)
 
     @abstractmethod
     def predict(self, image: np.ndarray, boxes: Sequence[Box], five: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from faceprint.errors import ConfigError
 from faceprint.formats.keras_h5 import read_weights
-from faceprint.runtime import torch_module
+from faceprint.models.runtime import torch_module
 
 BLOCKS = (2, 2, 3, 3, 3)
 N_CONV = sum(BLOCKS) + 3

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceprint.models.registry import get
 from faceprint.recognition.base import Recognizer
-from faceprint.registry import get
 
 
 def create_recognizer(name: str | Recognizer = "dlib", **options: Any) -> Recognizer:

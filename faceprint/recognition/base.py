@@ -8,19 +8,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from faceprint.errors import ConfigError
-from faceprint.registry import Alignment, WeightFile
-from faceprint.runtime import BatchModel
+from faceprint.models.runtime import BatchModel
+from faceprint.models.specs import Alignment, RecognizerSpec
 
 
 class Recognizer(BatchModel):
     """Embeds aligned face crops. Subclasses implement :meth:`_load` and :meth:`_embed`.
 
     Crops given to :meth:`embed` are BGR uint8 at the spec's input size (as the alignment
-    stage makes them); colour conversion and normalisation follow the registry spec.
+    stage makes them); colour conversion and normalisation follow the registry spec. The landmarks
+    its template needs (``alignment.scheme``) are the pipeline's landmark stage's, not its files.
     """
 
-    def load_files(self) -> tuple[WeightFile, ...]:
-        return self.spec.files[:1]  # the network; e.g. dlib's landmark model is the alignment stage's
+    spec: RecognizerSpec
 
     @property
     def alignment(self) -> Alignment:

@@ -16,9 +16,9 @@ import numpy as np
 from faceprint.formats.dlib_dat import DlibNet, read_net
 from faceprint.formats.dlib_program import check_input_size, program
 from faceprint.formats.onnx_graph import GraphBuilder
+from faceprint.models.runtime import onnx_session
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
-from faceprint.registry import ModelSpec
-from faceprint.runtime import onnx_session
 
 log = logging.getLogger("faceprint")
 

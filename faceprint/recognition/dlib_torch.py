@@ -14,9 +14,9 @@ import numpy as np
 from faceprint.errors import ConfigError
 from faceprint.formats.dlib_dat import DlibNet, read_net
 from faceprint.formats.dlib_program import check_input_size, program
+from faceprint.models.runtime import torch_device, torch_module
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
-from faceprint.registry import ModelSpec
-from faceprint.runtime import torch_device, torch_module
 
 log = logging.getLogger("faceprint")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from faceprint.formats.keras_engine import KerasRun, load_params
 from faceprint.formats.keras_h5 import read_zipped_weights, same_pad
+from faceprint.models.runtime import torch_device
 from faceprint.recognition.keras_zoo import KerasRecognizer
-from faceprint.runtime import torch_device
 
 
 def fb_deepface(r: KerasRun, x: Any, classes: int = 0) -> Any:

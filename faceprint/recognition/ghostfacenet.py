@@ -18,10 +18,10 @@ import numpy as np
 
 from faceprint.errors import WeightsFormatError
 from faceprint.formats.keras_h5 import same_pad
+from faceprint.models.runtime import torch_device, torch_load, torch_module
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
-from faceprint.registry import ModelSpec
-from faceprint.runtime import torch_device, torch_load, torch_module
 
 #: per bottleneck: depthwise kernel, stride, expansion, output channels, squeeze-excite channels (0: none)
 BLOCKS = tuple(zip(
@@ -158,7 +158,7 @@ class GhostFaceNet(Recognizer):
 
     def __init__(self, spec: ModelSpec, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        self.normalization = check_normalization(spec.options.get("normalization", "arcface"))
+        self.normalization = check_normalization(spec.normalization or "arcface")
 
     shareable = True  # weights are only read (inference mode)
 

@@ -15,17 +15,17 @@ import numpy as np
 
 from faceprint.formats.keras_engine import Architecture, KerasRun, LayerSpec, declare, load_params
 from faceprint.formats.keras_h5 import read_weights
+from faceprint.models.runtime import torch_device, torch_module
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
-from faceprint.registry import ModelSpec
-from faceprint.runtime import torch_device, torch_module
 
 
 class KerasRecognizer(Recognizer):
     """A recognizer whose network is an :data:`Architecture` and whose weights are one Keras ``.h5``.
 
     Subclasses set ``architecture`` (and ``canonical`` where a release spells layer names its own
-    way). The spec's ``options`` give ``normalization`` and ``l2_normalize``, and any
+    way). The spec gives ``normalization`` and ``l2_normalize``, and its ``options`` any
     ``arch_options`` passed to the architecture (e.g. the embedding size).
     """
 
@@ -34,7 +34,7 @@ class KerasRecognizer(Recognizer):
 
     def __init__(self, spec: ModelSpec, *, normalization: str | None = None, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        self.normalization = check_normalization(normalization or spec.options.get("normalization", "unit"))
+        self.normalization = check_normalization(normalization or spec.normalization or "unit")
 
     shareable = True  # weights are only read (inference mode)
 
@@ -60,7 +60,7 @@ class KerasRecognizer(Recognizer):
         x = normalize(batch, self.normalization, self.spec.color).transpose(0, 3, 1, 2)
         with torch.inference_mode():
             y = self._forward(torch.from_numpy(np.ascontiguousarray(x)).to(dev))
-            if self.spec.options.get("l2_normalize", False):
+            if self.spec.l2_normalize:
                 y = torch.nn.functional.normalize(y, dim=1)
             return y.float().cpu().numpy()
 

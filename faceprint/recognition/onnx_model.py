@@ -1,6 +1,6 @@
 """Recognizers published as ONNX files (SFace, insightface's ArcFace R50 / MobileFaceNet), run on ONNX Runtime.
 
-The registry gives the file, the input size, colour order and ``options["normalization"]``; the
+The registry gives the file, the input size, colour order and ``normalization``; the
 session's own input and output shapes are checked against it when the file is loaded, so a wrong
 or swapped file is refused with its path rather than producing wrong embeddings.
 """
@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from faceprint.errors import WeightsFormatError
+from faceprint.models.runtime import onnx_session
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import check_normalization, normalize
-from faceprint.registry import ModelSpec
-from faceprint.runtime import onnx_session
 
 
 def _fixed(dim: Any) -> int | None:
@@ -32,7 +32,7 @@ class OnnxRecognizer(Recognizer):
 
     def __init__(self, spec: ModelSpec, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        self.normalization = check_normalization(spec.options.get("normalization", "none"))
+        self.normalization = check_normalization(spec.normalization or "none")
 
     shareable = True  # an InferenceSession runs from many threads
 
@@ -61,7 +61,7 @@ class OnnxRecognizer(Recognizer):
         else:
             y = sess.run([out], {inp: x})[0]
         y = y.reshape(len(x), -1).astype(np.float32, copy=False)
-        if self.spec.options.get("l2_normalize", False):
+        if self.spec.l2_normalize:
             y = y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
         return y
 

@@ -1,4 +1,4 @@
-"""Input normalisations of the recognizers, named in the registry (``options["normalization"]``)."""
+"""Input normalisations of the recognizers, named in the registry (``RecognizerSpec.normalization``)."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ import numpy as np
 
 from faceprint.formats.caffe import CaffeFormatError, CaffeNet, read_caffemodel
 from faceprint.formats.onnx_graph import GraphBuilder
+from faceprint.models.runtime import onnx_session
+from faceprint.models.specs import ModelSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.recognition.preprocess import affine, check_normalization
-from faceprint.registry import ModelSpec
-from faceprint.runtime import onnx_session
 
 INPUT, OUTPUT = "data", "fc5"
 
@@ -117,7 +117,7 @@ class SphereFace(Recognizer):
 
     def __init__(self, spec: ModelSpec, **kwargs: Any) -> None:
         super().__init__(spec, **kwargs)
-        self.normalization = check_normalization(spec.options.get("normalization", "arcface"))
+        self.normalization = check_normalization(spec.normalization or "arcface")
 
     shareable = True  # an InferenceSession runs from many threads
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceprint.models.runtime import torch_device
 from faceprint.nets.vgg_face import load_vgg_head
 from faceprint.recognition.keras_zoo import KerasRecognizer
-from faceprint.runtime import torch_device
 
 
 class VGGFace(KerasRecognizer):

@@ -10,7 +10,8 @@ from typing import Any
 from faceprint.augment import DEFAULT_TTA, check_tta, describe
 from faceprint.config import PipelineConfig
 from faceprint.errors import ContractError
-from faceprint.registry import ModelSpec, find
+from faceprint.models.registry import find
+from faceprint.models.specs import ModelSpec
 from faceprint.verification import check_metric
 
 #: Bump when faceprint changes how crops or vectors are prepared for a gallery.

@@ -38,7 +38,7 @@ def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContr
     legacy = Path(folder) / GALLERY_DIR / name
     if (legacy / "gallery.sqlite").is_file():
         return legacy
-    from faceprint.weights import home
+    from faceprint.models.weights import home
 
     absolute = os.fsencode(os.path.abspath(folder))
     tag = f"{escape_text(Path(os.fsdecode(absolute)).name)[:40]}-{hashlib.sha256(absolute).hexdigest()[:12]}"

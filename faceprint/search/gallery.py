@@ -20,7 +20,7 @@ from faceprint.config import PipelineConfig
 from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
 from faceprint.files import escape_text, text_key
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, load_image
-from faceprint.registry import find as find_spec
+from faceprint.models.registry import find as find_spec
 from faceprint.search.backends import open_store
 from faceprint.search.backends.base import redact
 from faceprint.search.contract import EmbeddingContract

@@ -47,7 +47,7 @@ async def metrics(request: Request) -> PlainTextResponse:
 
 @router.get("/v1/models", summary="The models this server runs, and the registry", tags=["inference"])
 async def models(request: Request) -> dict[str, Any]:
-    from faceprint.registry import specs
+    from faceprint.models.registry import specs
 
     st = request.app.state.fp
     p = st.engine.pipeline

