@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.detection.base import Detector
-from faceprint.models.specs import Alignment, ModelSpec
+from faceprint.models.specs import Alignment, DetectorSpec, RecognizerSpec
 from faceprint.recognition.base import Recognizer
 from faceprint.types import Face
 
@@ -24,14 +24,14 @@ from faceprint.types import Face
 _FIVE = np.array([[0.3, 0.35], [0.7, 0.35], [0.5, 0.55], [0.35, 0.75], [0.65, 0.75]])
 CROP = 32
 
-DETECTOR_SPEC = ModelSpec(name="fake_detector", task="detector", implementation="tests.fakes:FakeDetector",
+DETECTOR_SPEC = DetectorSpec(name="fake_detector", task="detector", implementation="tests.fakes:FakeDetector",
                           landmarks=True, max_side=None, license="test fake")  # fmt: skip
 
 
-def recognizer_spec(name: str = "fake", thresholds: dict[str, float] | None = None) -> ModelSpec:
+def recognizer_spec(name: str = "fake", thresholds: dict[str, float] | None = None) -> RecognizerSpec:
     """A recognizer spec; ``thresholds=None`` gives the registry's default cosine threshold (0.05),
     ``{}`` a model without one (as arcface_mbf has none)."""
-    return ModelSpec(
+    return RecognizerSpec(
         name=name, task="recognizer", implementation="tests.fakes:FakeRecognizer", license="test fake",
         input_size=(CROP, CROP), color="BGR", embedding_dim=8,
         alignment=Alignment((CROP, CROP), "five", tuple((float(x * CROP), float(y * CROP)) for x, y in _FIVE)),
@@ -63,7 +63,7 @@ class FakeDetector(Detector):
 class FakeRecognizer(Recognizer):
     """8-d embedding: mean B, G, R of the crop's top and bottom halves, then two constants."""
 
-    def __init__(self, spec: ModelSpec | None = None, **options: Any) -> None:
+    def __init__(self, spec: RecognizerSpec | None = None, **options: Any) -> None:
         super().__init__(spec or recognizer_spec(), **options)
         self.batches: list[int] = []
 
