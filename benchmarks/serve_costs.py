@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import load_photos  # noqa: E402 - the same photos as the service benchmark
+from serve import load_photos  # the same photos as the service benchmark
 
 
 def best_ms(fn: Callable[[], object], repeat: int, min_s: float = 0.3) -> float:
@@ -70,6 +70,26 @@ def main() -> None:
             many = 32 / best_ms(lambda p=p: list(pool.map(lambda _: p.embed([crop]), range(32))), args.repeat) * 1000
         print(f"  {'default threads' if not t else '1 thread/session':<16}  batch 32: {one:6.1f}   "
               f"32 x batch 1 on 4 threads: {many:6.1f}   ratio {one / many:.2f}x")
+
+    print("\nMTCNN's networks (ONNX Runtime, default threads; random input of each net's size), ms per item:")
+    from faceprint.runtime import onnx_session
+
+    det = pipes[0].detector
+    sizes = {"pnet": (288, 384), "rnet": (24, 24), "onet": (48, 48)}  # P-Net: the first pyramid level of 640x480
+    print(f"{'net':<5} {'input':>8}  " + "  ".join(f"{'batch ' + str(b):>9}" for b in (1, 4, 16, 64)))
+    rng = np.random.default_rng(0)
+    for wf in det.spec.files:
+        net = Path(wf.name).stem
+        sess = onnx_session(det.weight_path(wf))
+        name, (h, w) = sess.get_inputs()[0].name, sizes[net]
+        cells = []
+        for b in (1, 4, 16, 64):
+            if net == "pnet" and b > 16:
+                cells.append(f"{'':>9}")
+                continue
+            x = rng.uniform(-1, 1, (b, w, h, 3)).astype(np.float32)  # these nets take (N, W, H, C)
+            cells.append(f"{best_ms(lambda x=x, s=sess, n=name: s.run(None, {n: x}), args.repeat) / b:>9.3f}")
+        print(f"{net:<5} {f'{w}x{h}':>8}  " + "  ".join(cells))
 
     print("\none /v1/represent's work in the library, per stage (ms, default threads):")
     p = pipes[0]
