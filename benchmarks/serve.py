@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,6 +140,36 @@ def server_calls(url: str, photos: dict[str, bytes], pairs: list[tuple[str, str]
     return {"represent": rep, "verify": ver}
 
 
+def measure_paired(modes: dict[str, dict[str, Callable[[int], None]]], rounds: int) -> dict[tuple[str, str], tuple]:
+    """Concurrency 1, one call of each mode in turn, so that a change in the machine's load hits all modes
+    alike: (route, mode) -> (median ms, median of the per-round ratio to the library's call)."""
+    out = {}
+    for route in ("represent", "verify"):
+        times: dict[str, list[float]] = {m: [] for m in modes}
+        for i in range(rounds + 4):
+            for mode, calls in modes.items():
+                t = time.perf_counter()
+                calls[route](i)
+                if i >= 4:  # the first rounds warm the path
+                    times[mode].append(time.perf_counter() - t)
+        lib = np.array(times["library"])
+        for mode, ts in times.items():
+            out[(route, mode)] = (float(np.median(ts)) * 1000, float(np.median(np.array(ts) / lib)))
+    return out
+
+
+def server_side_ms(srv: Server, rounds: int) -> dict[str, float]:
+    """Median time the server's access log gives (request in → response out, inside uvicorn) for the paired
+    calls: the rest of a client's latency is the client, the connection and uvicorn's own parsing."""
+    text = Path(srv.log.name).read_text(errors="replace")
+    out = {}
+    for route in ("represent", "verify"):
+        ms = [float(m) for m in re.findall(rf"POST /v1/{route} 200 ([0-9.]+) ms", text)][4 : rounds + 4]
+        if ms:
+            out[route] = float(np.median(ms))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="per cell")
@@ -146,6 +177,8 @@ def main() -> None:
     ap.add_argument("--side", type=int, default=640, help="downscale photos to this long side (0: as is)")
     ap.add_argument("--workers", type=int, default=4, help="the server's worker threads")
     ap.add_argument("--rounds", type=int, default=1, help="measure every cell this many times; keep each mode's best")
+    ap.add_argument("--paired", type=int, default=100,
+                    help="concurrency 1, call by call: this many rounds of one call per mode in turn (0: skip)")  # fmt: skip
     args = ap.parse_args()
     from faceprint import Pipeline
 
@@ -168,6 +201,9 @@ def main() -> None:
         try:
             for srv, on in zip(servers, ("off", "on")):
                 modes[f"server, batching {on}"] = server_calls(srv.url, photos, pairs)
+            if args.paired:
+                paired = measure_paired(modes, args.paired)
+                inside = {on: server_side_ms(srv, args.paired) for srv, on in zip(servers, ("off", "on"))}
             # the three modes of a cell run back to back (both servers stay up, idle when not measured), so a
             # change in the machine's load between cells shifts all three alike
             for _ in range(args.rounds):
@@ -189,6 +225,13 @@ def main() -> None:
         vs_off = f"{rps / o[0]:.2f}x" if mode.endswith(" on") else ""
         print(f"{route:<10} {c:>4}  {mode:<22} {rps:>7.1f} {p50:>8.1f} {p99:>8.1f} {err:>4}  {p50 / b[1]:>9.2f}x "
               f"{rps / b[0]:>11.2f}x {vs_off:>12}")  # fmt: skip
+    if args.paired:
+        print(f"\nconcurrency 1, the modes called in turn ({args.paired} rounds): median latency, and the median of "
+              "each round's ratio to the library's call")  # fmt: skip
+        for (route, mode), (p50, ratio) in paired.items():
+            own = inside.get(mode.rsplit(" ", 1)[-1], {}).get(route)
+            side = f"   of which inside the server (its access log) {own:.1f} ms" if own is not None else ""
+            print(f"{route:<10} {mode:<22} {p50:>8.1f} ms  {ratio:>6.3f}x{side}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end. deepface's Flask API: not run (offline; its weights "
           "download from GitHub on first use).")
 
