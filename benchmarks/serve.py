@@ -146,10 +146,11 @@ def measure_paired(modes: dict[str, dict[str, Callable[[int], None]]], rounds: i
     out = {}
     for route in ("represent", "verify"):
         times: dict[str, list[float]] = {m: [] for m in modes}
+        names = list(modes)
         for i in range(rounds + 4):
-            for mode, calls in modes.items():
+            for mode in names[i % len(names) :] + names[: i % len(names)]:  # each mode first, second, third in turn
                 t = time.perf_counter()
-                calls[route](i)
+                modes[mode][route](i)
                 if i >= 4:  # the first rounds warm the path
                     times[mode].append(time.perf_counter() - t)
         lib = np.array(times["library"])
