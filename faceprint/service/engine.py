@@ -1,5 +1,6 @@
 """The pipeline split for serving: decode → detect → align in a bounded worker pool, embeddings in the
-micro-batcher (crops handed over from the worker thread), then the same decisions as :class:`faceprint.Pipeline` (so answers equal the library's)."""
+micro-batcher (crops handed over from the worker thread), then the same decisions as
+:class:`faceprint.Pipeline` (so answers equal the library's)."""
 
 from __future__ import annotations
 
@@ -177,7 +178,7 @@ class Engine:
         thr = threshold_for(spec, metric, self.pipeline.tta) if threshold is None else check_threshold(threshold)
         t0 = time.perf_counter()
         done = await asyncio.gather(*(self.call(self.prepare_submit, n, d, faces, enforce) for n, d in items))
-        t1 = time.perf_counter()
+        t1 = time.perf_counter()  # "prepare" includes the embedding when the worker ran it in place
         preps = [prep for prep, _ in done]
         v1, v2 = [await self.vectors(fut) for _, fut in done]
         t2 = time.perf_counter()
