@@ -96,6 +96,25 @@ def test_batcher_does_not_wait_when_no_other_request_is_in_progress() -> None:
         b.close()
 
 
+def test_batcher_embeds_a_lone_request_in_the_calling_thread() -> None:
+    threads: list[int] = []
+
+    def embed(crops: list[np.ndarray]) -> np.ndarray:
+        threads.append(threading.get_ident())
+        return np.zeros((len(crops), 4), np.float32)
+
+    in_flight = [1]
+    b = MicroBatcher(embed, max_batch=32, max_wait=0.0, in_flight=lambda: in_flight[0])
+    try:
+        fut = b.submit([np.zeros((1, 1))])
+        assert fut.done() and threads == [threading.get_ident()]  # no hop to the batcher thread, no wait
+        in_flight[0] = 2  # another request in progress: the batcher thread takes it, to merge them
+        assert b.submit([np.zeros((1, 1))]).result(timeout=5).shape == (1, 4)
+        assert threads[1] != threading.get_ident()
+    finally:
+        b.close()
+
+
 def test_batcher_off_embeds_each_request_alone() -> None:
     calls: list[int] = []
     b = MicroBatcher(_embed_rows(calls), enabled=False)
@@ -123,6 +142,18 @@ def test_keystore_hashes_and_revokes(tmp_path) -> None:
     assert ks.check(secret) is None
     with pytest.raises(fe.ConfigError):
         ks.create("bob", "root")
+
+
+def test_keystore_answers_from_memory_until_the_file_changes(tmp_path, monkeypatch) -> None:
+    ks = KeyStore(tmp_path / "keys.sqlite")
+    secret, rec = ks.create("alice", "read")
+    lookups: list[str] = []
+    real = ks._lookup
+    monkeypatch.setattr(ks, "_lookup", lambda *a: lookups.append(a[0]) or real(*a))
+    assert ks.check(secret) == rec and ks.check(secret) == rec and ks.check(secret[:-1] + "#") is None
+    assert len(lookups) == 2  # the right key once, the wrong one once; the repeat came from memory
+    assert KeyStore(tmp_path / "keys.sqlite").revoke(rec.id)  # as `faceprint keys revoke` does, from elsewhere
+    assert ks.check(secret) is None and len(lookups) == 3  # the file changed: looked up again, now revoked
 
 
 def test_config_toml(tmp_path) -> None:

@@ -47,6 +47,11 @@ class KeyStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # check() answers from memory while the file is unchanged (a key created or revoked by
+        # `faceprint keys` rewrites it), instead of opening SQLite on every request
+        self._cache: dict[str, ApiKey | None] = {}
+        self._cache_stamp: tuple[int, int, int] | None = None
+        self._cache_lock = threading.Lock()
 
     def _db(self) -> sqlite3.Connection:
         try:
@@ -92,14 +97,29 @@ class KeyStore:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "fp" or len(parts[1]) != 8:
             return None
-        if not self.path.exists():
+        try:
+            st = self.path.stat()
+        except OSError:
             return None
+        stamp, digest = (st.st_mtime_ns, st.st_size, st.st_ino), _hash(token)
+        with self._cache_lock:
+            if stamp != self._cache_stamp or len(self._cache) > 4096:
+                self._cache, self._cache_stamp = {}, stamp
+            elif digest in self._cache:
+                return self._cache[digest]
+        key = self._lookup(parts[1], parts[2])
+        with self._cache_lock:
+            if stamp == self._cache_stamp:
+                self._cache[digest] = key
+        return key
+
+    def _lookup(self, key_id: str, secret: str) -> ApiKey | None:
         db = self._db()
         try:
-            row = db.execute("SELECT id, name, scope, created, revoked, hash FROM keys WHERE id = ?", (parts[1],)).fetchone()
+            row = db.execute("SELECT id, name, scope, created, revoked, hash FROM keys WHERE id = ?", (key_id,)).fetchone()
         finally:
             db.close()
-        if row is None or not hmac.compare_digest(row[5], _hash(parts[2])) or row[4] is not None:
+        if row is None or not hmac.compare_digest(row[5], _hash(secret)) or row[4] is not None:
             return None
         return ApiKey(*row[:5])
 

@@ -3,6 +3,8 @@
 Requests call :meth:`MicroBatcher.submit` with their crops and get a Future of their embeddings.
 One thread takes the first waiting request, then gathers more until ``max_batch`` faces or
 ``max_wait`` seconds have passed (no wait when no other request is in progress), embeds them all at once and hands each request its rows.
+A request alone in the service (nothing queued, no batch running, no other request in progress) is
+embedded at once in the calling thread: no thread hop, no wait.
 At most ``max_queue`` faces wait; beyond that :class:`Overloaded` is raised (→ 503 + Retry-After)
 instead of letting memory grow. With ``enabled=False`` each request embeds its own faces at once.
 """
@@ -49,6 +51,7 @@ class MicroBatcher:
         self._pending = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._busy = False  # the batcher thread is running a forward pass
         self._thread: threading.Thread | None = None
         if enabled:
             self._thread = threading.Thread(target=self._loop, name="faceprint-batcher", daemon=True)
@@ -66,20 +69,27 @@ class MicroBatcher:
             fut.set_result(np.zeros((0, 0), np.float32))
             return fut
         if not self.enabled:
-            try:
-                fut.set_result(self.embed(crops))
-                self._observe(len(crops), 0.0)
-            except BaseException as exc:  # handed to the waiting request, which maps it to a problem
-                fut.set_exception(exc)
-            return fut
+            return self._run_here(crops, fut)
         with self._cond:
             if self._closed:
                 raise Overloaded("the service is shutting down")
+            alone = not self._queue and not self._busy and self.in_flight is not None and self.in_flight() <= 1
+        if alone:  # nothing to merge with: the forward pass a batch of one would get, minus two thread hops
+            return self._run_here(crops, fut)
+        with self._cond:
             if self._pending + len(crops) > self.max_queue and self._pending > 0:
                 raise Overloaded(f"{self._pending} faces are already waiting for the recognizer; retry shortly")
             self._queue.append((crops, fut, time.perf_counter()))
             self._pending += len(crops)
             self._cond.notify()
+        return fut
+
+    def _run_here(self, crops: list[np.ndarray], fut: Future) -> Future:
+        try:
+            fut.set_result(self.embed(crops))
+            self._observe(len(crops), 0.0)
+        except BaseException as exc:  # handed to the waiting request, which maps it to a problem
+            fut.set_exception(exc)
         return fut
 
     def _observe(self, n: int, waited: float) -> None:
@@ -109,6 +119,7 @@ class MicroBatcher:
                 batch.append(item)
                 n += len(item[0])
             self._pending -= n
+            self._busy = True
             return batch
 
     def _loop(self) -> None:
@@ -116,20 +127,27 @@ class MicroBatcher:
             batch = self._take()
             if batch is None:
                 return
-            crops = [c for item in batch for c in item[0]]
-            now = time.perf_counter()
             try:
-                vectors = self.embed(crops)
-            except BaseException as exc:  # every request of the batch gets the error, the thread lives on
-                log.exception("recognizer failed on a batch of %d faces", len(crops))
-                for _, fut, _ in batch:
-                    fut.set_exception(exc)
-                continue
-            self._observe(len(crops), now - batch[0][2])
-            i = 0
-            for item, fut, _ in batch:
-                fut.set_result(vectors[i : i + len(item)])
-                i += len(item)
+                self._run(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+
+    def _run(self, batch: list[tuple[list[np.ndarray], Future, float]]) -> None:
+        crops = [c for item in batch for c in item[0]]
+        now = time.perf_counter()
+        try:
+            vectors = self.embed(crops)
+        except BaseException as exc:  # every request of the batch gets the error, the thread lives on
+            log.exception("recognizer failed on a batch of %d faces", len(crops))
+            for _, fut, _ in batch:
+                fut.set_exception(exc)
+            return
+        self._observe(len(crops), now - batch[0][2])
+        i = 0
+        for item, fut, _ in batch:
+            fut.set_result(vectors[i : i + len(item)])
+            i += len(item)
 
     def close(self) -> None:
         with self._cond:

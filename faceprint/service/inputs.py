@@ -199,4 +199,4 @@ def embeddings(body: Body, dim: int) -> np.ndarray | None:
 def encode_embedding(v: np.ndarray, fmt: str) -> Any:
     if fmt == "b64":
         return base64.b64encode(np.asarray(v, "<f4").tobytes()).decode()
-    return [float(x) for x in v]
+    return np.asarray(v).tolist()  # Python floats, as float(x) of each value gives, at C speed
