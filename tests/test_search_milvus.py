@@ -28,7 +28,7 @@ def test_milvus_lite_gallery(tmp_path: Path) -> None:
     with _gallery(db) as g:
         ids = g.add_vectors(v, [f"p{i % 50}" for i in range(1000)], keys=[f"k{i}" for i in range(1000)])
         assert len(g) == 1000 and g.stats().identities == 50
-        res = g.search(q, k=5)
+        res = g.search(vectors=q, k=5)
         d_ref, l_ref = exact_search(v, np.array(ids), q, 5, "cosine")
         recall = np.mean([len({m.entry_id for m in fm} & set(r)) / 5 for fm, r in zip(res, l_ref)])
         assert recall >= 0.95

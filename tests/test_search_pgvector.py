@@ -33,7 +33,7 @@ def test_vectors_search_remove_rebuild(pg_url: str) -> None:
     with _gallery(pg_url, "syn") as g:
         ids = g.add_vectors(v, [f"p{i % 100}" for i in range(2000)], keys=[f"k{i}" for i in range(2000)])
         assert len(g) == 2000 and g.stats().identities == 100
-        res = g.search(q, k=10)
+        res = g.search(vectors=q, k=10)
         d_ref, l_ref = exact_search(v, np.array(ids), q, 10, "cosine")
         recall = np.mean([len({m.entry_id for m in fm} & set(r)) / 10 for fm, r in zip(res, l_ref)])
         assert recall >= 0.95

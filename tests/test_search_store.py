@@ -26,7 +26,7 @@ def test_add_search_matches_numpy_exact(tmp_path: Path) -> None:
         ids = g.add_vectors(v, [f"p{i % 50}" for i in range(500)], keys=[f"k{i}" for i in range(500)])
         assert len(ids) == 500 and len(g) == 500
         q = unit(20, 128, seed=1)
-        res = g.search(q, k=5)
+        res = g.search(vectors=q, k=5)
         d_ref, l_ref = exact_search(v, np.array(ids), q, 5, "cosine")
         for fm, dr, lr in zip(res, d_ref, l_ref):
             assert [m.entry_id for m in fm] == list(lr)
@@ -61,7 +61,7 @@ def test_metrics_agree_with_distance_matrix(tmp_path: Path, metric: str) -> None
         g.add_vectors(v, "x", keys=[f"k{i}" for i in range(100)])
         q = unit(3, 128, seed=2)
         ref = np.sort(distance_matrix(q, v, metric), axis=1)[:, :3]
-        got = np.array([[m.distance for m in fm] for fm in g.search(q, k=3)])
+        got = np.array([[m.distance for m in fm] for fm in g.search(vectors=q, k=3)])
         np.testing.assert_allclose(got, ref, atol=1e-4)
 
 
@@ -70,7 +70,7 @@ def test_hnsw_and_numpy_fallback_and_fp16(tmp_path: Path) -> None:
     q = unit(50, 128, seed=3)
     with _gallery(tmp_path / "h", index="auto", hnsw_threshold=1000) as g:
         ids = g.add_vectors(v, "x")
-        got = g.search(q, k=10)
+        got = g.search(vectors=q, k=10)
         stats = g.stats().backend["index"]
         assert stats["index"] == "hnsw" and stats["M"] == 32 and stats["efSearch"] >= 128
         assert stats["recall@1"] >= 0.9 and stats["recall@10"] >= 0.9
@@ -78,7 +78,7 @@ def test_hnsw_and_numpy_fallback_and_fp16(tmp_path: Path) -> None:
     recall = np.mean([len({m.entry_id for m in fm} & set(r)) / 10 for fm, r in zip(got, ref)])
     assert recall >= 0.9
     with _gallery(tmp_path / "h", index="hnsw") as g:  # the saved index is reused, with its recall report
-        assert g.search(q[:1], k=1)[0].best.entry_id == got[0].best.entry_id
+        assert g.search(vectors=q[:1], k=1)[0].best.entry_id == got[0].best.entry_id
         assert "recall@1" in g.stats().backend["index"]
     with _gallery(tmp_path / "n", index="numpy", fp16=True) as g:
         ids = g.add_vectors(v[:200], "x")
@@ -172,4 +172,4 @@ def test_reader_sees_one_commit_while_another_process_writes(tmp_path: Path) -> 
             store._refresh()
         finally:
             store.db = real
-        assert len(reader.search(unit(1, 128), k=100)[0]) in (50, 100)
+        assert len(reader.search(vectors=unit(1, 128), k=100)[0]) in (50, 100)
