@@ -155,10 +155,11 @@ def extract_faces(
 def landmarks(
     img: ImageInput, *, model: str = "68", detector: str = DEFAULT_DETECTOR, faces: str = "all",
     enforce_detection: bool = True, rgb: bool = False, device: str = "cpu", config: PipelineConfig | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[FaceLandmarks]:  # fmt: skip
     """Dense landmarks of every face: ``model`` "68" (face-api, iBUG layout) or "468" (MediaPipe
     FaceMesh), each with (yaw, pitch, roll) head pose in degrees."""
-    return _pipeline(config, detector=detector, device=device).landmarks(img, model=model, faces=faces, enforce_detection=enforce_detection, rgb=rgb)
+    return _pipeline(config, detector=detector, device=device, max_pixels=max_pixels).landmarks(img, model=model, faces=faces, enforce_detection=enforce_detection, rgb=rgb)
 
 
 def analyze(

@@ -58,6 +58,7 @@ def test_max_pixels_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture) ->
         "detect": lambda: faceprint.detect(img, max_pixels=LIMIT),
         "detect_options": lambda: faceprint.detect(img, max_pixels=LIMIT, min_face_size=30),
         "analyze": lambda: faceprint.analyze(img, max_pixels=LIMIT),
+        "landmarks": lambda: faceprint.landmarks(img, max_pixels=LIMIT),
         "stream": lambda: list(faceprint.represent_stream([img], max_pixels=LIMIT, errors="raise")),
         "pipeline": lambda: faceprint.Pipeline(max_pixels=LIMIT).represent(img),
         "pipeline_detect": lambda: faceprint.Pipeline(max_pixels=LIMIT).detect(img),
