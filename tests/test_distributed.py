@@ -320,3 +320,22 @@ def test_folder_text_and_parquet_lists_uris_through_pyarrow(cluster, pipeline, t
         assert {v[0][1] for v in stored.values()} == idents
         for key, v in stored.items():
             assert np.abs(v[0][2] - ref[os.path.realpath(key.removeprefix("file://"))]).max() <= 1e-5
+
+
+@needs_all_faces
+def test_prepare_refuses_images_over_the_pixel_limit() -> None:
+    from faceprint.distributed.stages import prepare
+
+    photo = str(IDENTITIES / "img1.jpg")
+    batch = {"path": np.array([photo], dtype=object), "identity": np.array(["a"], dtype=object)}
+    small = prepare(batch, detector="mtcnn", model="dlib", align="template", faces="largest", max_pixels=10_000)
+    assert list(small["status"]) == ["error"] and "ImageTooLargeError" in small["reason"][0]
+    ok = prepare(batch, detector="mtcnn", model="dlib", align="template", faces="largest")
+    assert list(ok["status"]) == ["ok"]
+
+
+def test_index_ray_rebuild_is_refused_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from faceprint.cli import main
+
+    assert main(["index", str(tmp_path), "--db", str(tmp_path / "g"), "--ray", "--rebuild"]) == 2
+    assert "--rebuild is not done on Ray" in capsys.readouterr().err

@@ -30,6 +30,11 @@ def run_index(args: argparse.Namespace) -> int:
 
     from faceprint.distributed import index
     from faceprint.errors import ConfigError
+    from faceprint.image import DEFAULT_MAX_PIXELS
+
+    if getattr(args, "rebuild", False):  # a rebuild clears the gallery first: the local indexer's job
+        raise ConfigError("--rebuild is not done on Ray: run `faceprint index FOLDER --db TARGET --rebuild` without "
+                          "--ray (or delete the damaged gallery), then index with --ray again")  # fmt: skip
 
     with contextlib.suppress(ImportError):  # Ray sets up its loggers when ray.data is imported: quieten
         import ray.data  # noqa: F401         # them after that (without Ray, index() says what to install)
@@ -59,6 +64,7 @@ def run_index(args: argparse.Namespace) -> int:
                           "for the GPU (the detector actors run on the CPU)")  # fmt: skip
     report = index(args.folder, db, address=args.ray, model=args.model, detector=args.detector, align=args.align,
                    metric=args.metric, faces=args.faces, tta=getattr(args, "tta", None) or "auto", identity_column=args.identity_column,
+                   max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
                    embed_actors=args.embed_actors, num_gpus=args.gpus_per_actor, batch_size=args.batch_size,
                    write_images=args.write_images, report=args.report, progress=False if args.json else show)  # fmt: skip
     if args.json:

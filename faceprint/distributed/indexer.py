@@ -25,6 +25,7 @@ import numpy as np
 from faceprint.augment import parse
 from faceprint.distributed.sinks import DoneImage, GallerySink
 from faceprint.errors import ConfigError, DependencyError
+from faceprint.image import DEFAULT_MAX_PIXELS
 
 log = logging.getLogger("faceprint")
 
@@ -128,6 +129,7 @@ def index(
     tta: str | None = "auto",
     num_jitters: int = 0,
     identity_column: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     embed_actors: int = 1,
     embed_cpus: float = 0.5,
     num_gpus: float = 0.0,
@@ -150,7 +152,8 @@ def index(
     time; CPU tasks (1 CPU, ``task_memory`` bytes) prepare ``task_images`` images each. The driver
     writes every ``write_images`` finished images or ``flush_seconds``, whichever comes first. A JSON
     failure report goes to ``report`` (default: ``DB/index-report.json`` for folders, else the
-    working directory).
+    working directory). Images over ``max_pixels`` are refused (from their header, before decoding)
+    and listed in the report.
     """
     if faces not in ("largest", "best", "all"):
         raise ConfigError(f"unknown faces policy {faces!r}; use largest, best or all")
@@ -181,7 +184,7 @@ def index(
             # from fusing these tasks into the embedding actors, where they would run one at a time
             memory=task_memory,
             fn_kwargs={"detector": detector, "model": sink.contract.model, "align": align, "faces": faces,
-                       "done": done_ref},
+                       "done": done_ref, "max_pixels": max_pixels},
         )  # fmt: skip
         embedded = prepared.map_batches(
             Embedder, batch_size=batch_size, batch_format="numpy", zero_copy_batch=False,

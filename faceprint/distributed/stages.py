@@ -16,6 +16,7 @@ import numpy as np
 
 from faceprint.augment import embed_augmented
 from faceprint.errors import FaceprintError, ImageError, NoFaceError
+from faceprint.image import DEFAULT_MAX_PIXELS
 
 COLUMNS = ("key", "path", "identity", "size", "mtime", "status", "reason", "face", "n_faces",
            "x1", "y1", "x2", "y2", "score")  # fmt: skip
@@ -58,20 +59,20 @@ def is_done(done: np.ndarray | None, digest: bytes) -> bool:
 
 
 @lru_cache(maxsize=2)
-def _front_end(detector: str, model: str, align: str) -> Any:
+def _front_end(detector: str, model: str, align: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
     """One detector per worker process and settings (Ray reuses worker processes across tasks; loading
     the detector per task would cost more than the task). The recognizer is not loaded here."""
     from faceprint.pipeline import Pipeline
 
-    return Pipeline(detector, model, align=align)
+    return Pipeline(detector, model, align=align, max_pixels=max_pixels)
 
 
 def prepare(batch: dict[str, np.ndarray], *, detector: str, model: str, align: str, faces: str,
-            done: Any = None) -> dict[str, np.ndarray]:  # fmt: skip
+            done: Any = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, np.ndarray]:  # fmt: skip
     """Read, hash, skip what the target already stores (``done``: sorted raw sha256 digests, dtype S32),
     decode, detect, align: rows for the embedder. ``done`` may be an object ref of that array."""
     done = _resolve(done)
-    pipe = _front_end(detector, model, align)
+    pipe = _front_end(detector, model, align, max_pixels)
     rows: list[dict[str, Any]] = []
     crops: list[bytes] = []
     for path, identity in zip(batch["path"], batch["identity"]):
