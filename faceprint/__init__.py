@@ -9,9 +9,9 @@ Names are imported lazily, so ``import faceprint`` is cheap and loads no model.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+
+from faceprint.lazy import lazy_attributes
 
 logging.getLogger("faceprint").addHandler(logging.NullHandler())
 
@@ -68,14 +68,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'faceprint' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), also=("__version__",))

@@ -5,8 +5,7 @@ Names load lazily, so ``faceprint.video.cli`` (argparse only) imports nothing he
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from faceprint.lazy import lazy_attributes
 
 _LAZY = {
     "stream": "faceprint.video.stream",
@@ -27,12 +26,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'faceprint.video' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
