@@ -153,16 +153,18 @@ class ShapePredictor5:
     def predict(self, bgr: np.ndarray, boxes: Sequence[Sequence[float]], *, refine: bool = False) -> list[np.ndarray]:
         """The 5-point shape in each box. ``refine``: run again on :func:`canonical_box` of the first
         result, so the shape no longer depends on the detector's box geometry."""
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])  # dlib's own pipeline feeds RGB
-        out = [self._shape(rgb, box) for box in boxes]
+        # dlib reads a colour pixel as the plain mean of its three channels, so BGR gives the same
+        # shapes as RGB: no channel flip (a full-image copy per call, 2.5 ms on a 1 Mpx photo)
+        img = bgr if bgr.flags.c_contiguous else np.ascontiguousarray(bgr)
+        out = [self._shape(img, box) for box in boxes]
         if refine:
-            out = [self._shape(rgb, canonical_box(s)) for s in out]
+            out = [self._shape(img, canonical_box(s)) for s in out]
         return out
 
-    def _shape(self, rgb: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    def _shape(self, img: np.ndarray, box: Sequence[float]) -> np.ndarray:
         x1, y1, x2, y2 = box
         rect = self._dlib.rectangle(round(x1), round(y1), round(x2) - 1, round(y2) - 1)
-        shape = self._predictor(rgb, rect)
+        shape = self._predictor(img, rect)
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
 
 

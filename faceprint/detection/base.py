@@ -131,6 +131,19 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") 
     """
     if len(boxes) == 0:
         return np.empty(0, dtype=np.int64)
+    if mode == "union" and len(boxes) > 1 and bool(np.all(scores > 0)):  # NaN fails this too
+        # OpenCV's greedy NMS is the same algorithm (stable sort by score, keep IoU <= iou) and ~20x faster;
+        # width/height + 1 give it this function's inclusive-pixel areas and overlaps exactly
+        rects = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 1] + 1])
+        kept = cv2.dnn.NMSBoxes(rects.tolist(), np.asarray(scores, np.float64).tolist(), 0.0, float(iou))
+        return np.asarray(kept, dtype=np.int64).reshape(-1)
+    return greedy_nms(boxes, scores, iou, mode)
+
+
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") -> np.ndarray:
+    """:func:`nms` in numpy (the reference the OpenCV path is tested against; "min" mode and scores <= 0)."""
+    if len(boxes) == 0:
+        return np.empty(0, dtype=np.int64)
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
     order = np.argsort(-scores, kind="stable")

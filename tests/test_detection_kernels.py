@@ -1,0 +1,31 @@
+"""The detectors' shared NMS: OpenCV's greedy NMS against the numpy reference (no weights needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from faceprint.detection.base import greedy_nms, nms
+
+
+def test_nms_matches_the_reference_loop_on_random_boxes_with_ties() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(600):
+        n = int(rng.integers(1, 60))
+        xy = rng.uniform(0, 200, (n, 2))
+        boxes = np.column_stack([xy, xy + rng.uniform(3, 80, (n, 2))])
+        if trial % 2:
+            boxes = np.fix(boxes)  # MTCNN's whole-pixel boxes
+        scores = rng.uniform(0.01, 1, n)
+        if trial % 3 == 0:
+            scores = np.round(scores, 1) + 0.01  # ties: the first of equal scores is kept first
+        for iou in (0.3, 0.5, 0.7):
+            assert np.array_equal(nms(boxes, scores, iou), greedy_nms(boxes, scores, iou)), (trial, iou)
+
+
+def test_nms_falls_back_for_min_mode_and_non_positive_scores() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 4, 4]], float)
+    assert list(nms(boxes, np.array([0.9, 0.8, 0.7]), 0.5, mode="min")) == [0]  # overlap / smaller area: 0.83 and 1
+    scores = np.array([0.0, -1.0, 0.5])
+    assert np.array_equal(nms(boxes, scores, 0.5), greedy_nms(boxes, scores, 0.5))
+    assert nms(np.empty((0, 4)), np.empty(0), 0.5).shape == (0,)
+
