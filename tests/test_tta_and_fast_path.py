@@ -165,3 +165,41 @@ def test_canonical_box_makes_the_shape_detector_independent() -> None:
     plain = np.abs(pred.predict(img, [mt.box])[0] - s_hog).max()
     refined = np.abs(pred.predict(img, [mt.box], refine=True)[0] - pred.predict(img, [hog.box], refine=True)[0]).max()
     assert refined <= plain + 1.0
+
+
+def test_landmark_box_is_the_hog_box_and_refuses_landmarks_that_disagree_with_the_box() -> None:
+    from faceprint.alignment import _FIVE_IN_DLIB_UNIT, _HOG_BOX_IN_DLIB_UNIT, landmark_box
+
+    # a face whose unit frame is scaled by 100 and moved to (50, 40): the HOG box in that frame
+    five = _FIVE_IN_DLIB_UNIT * 100 + (50, 40)
+    cx, cy, side = _HOG_BOX_IN_DLIB_UNIT
+    want = (50 + 100 * (cx - side / 2), 40 + 100 * (cy - side / 2), 50 + 100 * (cx + side / 2), 40 + 100 * (cy + side / 2))
+    detector_box = (45.0, 45.0, 155.0, 155.0)
+    assert np.allclose(landmark_box(five, detector_box), want)
+    assert landmark_box(five, (300.0, 300.0, 400.0, 400.0)) is None  # centre outside the detector's box
+    collapsed = five.copy()
+    collapsed[:, 0] = five[:, 0].mean()  # a profile: every point on one vertical line
+    assert landmark_box(collapsed * 0.3 + 70, detector_box) is None  # far smaller than the box
+    assert landmark_box(five, (90.0, 90.0, 110.0, 110.0)) is None  # far larger than the box
+
+
+@needs_faces
+def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> None:
+    from faceprint.image import LoadedImage, load_image
+    from faceprint.pipeline import Pipeline
+
+    pipe = Pipeline()
+    pairs = 0
+    dists = []
+    for name in ("img1.jpg", "img2.jpg", "img3.jpg", "img5.jpg", "img6.jpg", "img10.jpg", "img13.jpg", "img15.jpg"):
+        img = load_image(IDENTITIES / name)
+        hog = Pipeline("dlib_hog")._detect(img, largest=True)
+        mt = pipe._detect(img, largest=True)
+        if not hog or not mt:
+            continue
+        pairs += 1
+        crops = [pipe.align_faces(LoadedImage(img.pixels, name), f)[1][0] for f in (hog, mt)]
+        dists.append(float(np.linalg.norm(np.subtract(*pipe.embed(crops)))))
+    assert pairs >= 4
+    # MTCNN's boxes are tighter and lower than HOG's: the predictor on them alone gives ~0.08 apart
+    assert float(np.median(dists)) <= 0.03, dists
