@@ -241,21 +241,7 @@ def agreement(root: Path, rec, chips: Chips, others: list[str]) -> None:
     images = [load_image(p).pixels for p in paths]
     dets = {n: create_detector(n) for n in ["dlib_hog", *others]}
     found = {n: [d.detect(im) for im in images] for n, d in dets.items()}
-    from faceprint.image import LoadedImage
-    from faceprint.pipeline import Pipeline
-
-    pipe = Pipeline()
-
-    def pipeline_chip(im: np.ndarray, f: Face) -> np.ndarray:
-        """The default pipeline's chip of this face (its landmark stage, refinement and warp)."""
-        faces = pipe.five.fill(im, [f]) if f.landmarks is None else [f]
-        return pipe.align_faces(LoadedImage(im, ""), faces)[1][0]
-
-    aligns: dict[str, ChipFn] = {
-        "predictor on box": chips.template_on_box,
-        "canonical box": chips.canonical,
-        "Pipeline() (default)": pipeline_chip,
-    }
+    aligns: dict[str, ChipFn] = {"today (predictor on box)": chips.template_on_box, "canonical box": chips.canonical}
     print(f"\n== cross-detector agreement: {len(paths)} images of identities/, group/, orl/; "
           "L2 of each face's embedding to the dlib_hog face's (IoU >= 0.3) ==")  # fmt: skip
     print(f"{'detector':<14}{'alignment':<28}{'faces':>6}{'median':>9}{'p90':>9}{'max':>9}")

@@ -131,24 +131,6 @@ def canonical_box(shape: np.ndarray) -> tuple[float, float, float, float]:
     return (float(c[0] - half), float(c[1] - half), float(c[0] + half), float(c[1] + half))
 
 
-def landmark_box(five: np.ndarray, box: Sequence[float]) -> tuple[float, float, float, float] | None:
-    """The box dlib's HOG detector would draw around the face whose 5 standard landmarks are ``five``
-    (:func:`canonical_box` from a detector's landmarks instead of a dlib shape), so that the
-    predictor's first pass sees the box geometry it was made for whatever the detector: with it
-    MTCNN's faces reach the chip HOG's give (docs/accuracy.md). None when the landmarks disagree
-    with the detector's ``box`` (centre outside it, or a side under half or over 1.6 times the
-    box's: landmarks collapsed on a profile, say); the caller then uses the box."""
-    m = similarity_transform(_FIVE_IN_DLIB_UNIT, np.asarray(five, np.float64))
-    cx, cy, side = _HOG_BOX_IN_DLIB_UNIT
-    c = m @ np.array([cx, cy, 1.0])
-    half = side * float(np.sqrt(abs(np.linalg.det(m[:, :2])))) / 2
-    x1, y1, x2, y2 = (float(v) for v in box)
-    ratio = 2 * half / max(x2 - x1, y2 - y1, 1e-9)
-    if not (x1 <= c[0] <= x2 and y1 <= c[1] <= y2 and 0.5 <= ratio <= 1.6):
-        return None
-    return (float(c[0] - half), float(c[1] - half), float(c[0] + half), float(c[1] + half))
-
-
 def dlib5_to_five(shape: np.ndarray) -> np.ndarray:
     """The 5 standard landmarks estimated from dlib's 5-point shape (see ``_FIVE_IN_DLIB_UNIT``)."""
     m = similarity_transform(np.asarray(DLIB5_UNIT), shape)

@@ -73,10 +73,8 @@ class Pipeline:
             scaling) when the detector works on a smaller copy anyway; faces are aligned from that
             copy when each is at least the recognizer's crop size in it, else from the full image.
         refine_shape: run dlib's 5-point predictor a second time, on the box dlib's HOG detector
-            would draw around the first result (:func:`faceprint.alignment.canonical_box`), the first
-            pass starting from such a box made from the detector's own landmarks when it gives them
-            (:func:`faceprint.alignment.landmark_box`), so every detector gives the same chip for
-            the same face (docs/accuracy.md).
+            would draw around the first result (:func:`faceprint.alignment.canonical_box`), so every
+            detector gives the same chip for the same face (docs/accuracy.md).
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",

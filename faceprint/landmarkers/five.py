@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from faceprint.alignment import dlib5_to_five, landmark_box
+from faceprint.alignment import dlib5_to_five
 from faceprint.landmarkers.dlib5 import Dlib5
 from faceprint.models.registry import get
 from faceprint.types import Face
@@ -54,24 +54,11 @@ class FivePointStage:
 
     def shapes(self, pixels: np.ndarray, faces: Sequence[Face], *, refine: bool) -> list[np.ndarray]:
         """dlib's 5-point shape of every face in ``pixels``, reusing the first pass :meth:`fill` made;
-        ``refine``: run again on the box dlib's HOG detector would draw (:meth:`Dlib5.refine`), the
-        first pass also starting from such a box where the detector gave landmarks (:meth:`_start`)."""
+        ``refine``: run again on the box dlib's HOG detector would draw (:meth:`Dlib5.refine`)."""
         first: list[np.ndarray | None] = [f.dlib5 for f in faces]
         todo = [i for i, s in enumerate(first) if s is None]
         if todo:
-            for i, s in zip(todo, self.model.predict(pixels, [self._start(faces[i], refine) for i in todo])):
+            for i, s in zip(todo, self.model.predict(pixels, [faces[i].box for i in todo])):
                 first[i] = s
         shapes = [s for s in first if s is not None]
         return self.model.refine(pixels, shapes) if refine and shapes else shapes
-
-    @staticmethod
-    def _start(face: Face, refine: bool) -> tuple[float, float, float, float]:
-        """The box the first pass runs on: with ``refine``, a detector's own landmarks give the box
-        dlib's HOG detector would draw (:func:`~faceprint.alignment.landmark_box`), so faces from
-        every detector converge to the same shape; otherwise (or when they disagree with the box)
-        the detector's box."""
-        if refine and face.landmarks is not None and face.landmarks_source == "detector":
-            box = landmark_box(face.landmarks, face.box)
-            if box is not None:
-                return box
-        return face.box
