@@ -241,22 +241,39 @@ def agreement(root: Path, rec, chips: Chips, others: list[str]) -> None:
     images = [load_image(p).pixels for p in paths]
     dets = {n: create_detector(n) for n in ["dlib_hog", *others]}
     found = {n: [d.detect(im) for im in images] for n, d in dets.items()}
-    aligns: dict[str, ChipFn] = {"today (predictor on box)": chips.template_on_box, "canonical box": chips.canonical}
+    from faceprint.image import LoadedImage
+    from faceprint.pipeline import Pipeline
+
+    pipe = Pipeline()
+
+    def pipeline_chip(im: np.ndarray, f: Face) -> np.ndarray:
+        """The default pipeline's chip of this face (its landmark stage, refinements and warp)."""
+        faces = pipe.five.fill(im, [f]) if f.landmarks is None else [f]
+        return pipe.align_faces(LoadedImage(im, ""), faces)[1][0]
+
+    aligns: dict[str, ChipFn] = {
+        "predictor on box": chips.template_on_box,
+        "canonical box, 1 refinement": chips.canonical,
+        "Pipeline() (default)": pipeline_chip,
+    }
     print(f"\n== cross-detector agreement: {len(paths)} images of identities/, group/, orl/; "
           "L2 of each face's embedding to the dlib_hog face's (IoU >= 0.3) ==")  # fmt: skip
-    print(f"{'detector':<14}{'alignment':<28}{'faces':>6}{'median':>9}{'p90':>9}{'max':>9}")
+    print(f"{'detector':<14}{'alignment':<28}{'faces':>6}{'median':>9}{'p90':>9}{'max':>9}   median per set")
     for other in others:
-        pairs = []
-        for im, hog, oth in zip(images, found["dlib_hog"], found[other]):
+        pairs, set_of = [], []
+        for im, p, hog, oth in zip(images, paths, found["dlib_hog"], found[other]):
             for f in oth:
                 best = max(hog, key=lambda h: _iou(h.box, f.box), default=None)
                 if best is not None and _iou(best.box, f.box) >= 0.3:
                     pairs.append((im, best, f))
+                    set_of.append(p.relative_to(root).parts[0])
+        sets = np.asarray(set_of)
         for aname, fn in aligns.items():
             a = rec.embed([fn(im, h) for im, h, _ in pairs])
             b = rec.embed([fn(im, f) for im, _, f in pairs])
             d = np.linalg.norm(a - b, axis=1)
-            print(f"{other:<14}{aname:<28}{len(d):6d}{np.median(d):9.4f}{np.percentile(d, 90):9.4f}{d.max():9.4f}")
+            per = "  ".join(f"{k} {np.median(d[sets == k]):.4f} ({int((sets == k).sum())})" for k in np.unique(sets))
+            print(f"{other:<14}{aname:<28}{len(d):6d}{np.median(d):9.4f}{np.percentile(d, 90):9.4f}{d.max():9.4f}   {per}")
 
 
 def main() -> None:

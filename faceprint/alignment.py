@@ -37,6 +37,9 @@ _FIVE_IN_DLIB_UNIT = np.array(
 # median over the 477 faces dlib_hog finds in identities/, orl/ and group/ (per set within
 # 0.01 for the centre, 1.23-1.29 for the side; ``benchmarks/derive_templates.py --box``).
 _HOG_BOX_IN_DLIB_UNIT = (0.5007, 0.4679, 1.2370)
+#: refinements of a 5-point shape on its canonical box (at most; they stop once the box stays put). One
+#: leaves MTCNN's faces ~0.04 from HOG's; the second reaches the same chip (docs/accuracy.md).
+REFINE_PASSES = 2
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -151,21 +154,44 @@ class ShapePredictor5:
         self._predictor: Any = dlib.shape_predictor(path)
 
     def predict(self, bgr: np.ndarray, boxes: Sequence[Sequence[float]], *, refine: bool = False) -> list[np.ndarray]:
-        """The 5-point shape in each box. ``refine``: run again on :func:`canonical_box` of the first
-        result, so the shape no longer depends on the detector's box geometry."""
-        # dlib reads a colour pixel as the plain mean of its three channels, so BGR gives the same
-        # shapes as RGB: no channel flip (a full-image copy per call, 2.5 ms on a 1 Mpx photo)
-        img = bgr if bgr.flags.c_contiguous else np.ascontiguousarray(bgr)
+        """The 5-point shape in each box. ``refine``: :meth:`refine` each result, so the shape no
+        longer depends on the detector's box geometry."""
+        img = self._image(bgr)
         out = [self._shape(img, box) for box in boxes]
-        if refine:
-            out = [self._shape(img, canonical_box(s)) for s in out]
+        return self.refine(img, out, boxes) if refine else out
+
+    def refine(self, bgr: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Sequence[float]] | None = None,
+               passes: int = REFINE_PASSES) -> list[np.ndarray]:  # fmt: skip
+        """Each shape run again on the :func:`canonical_box` of the last result, up to ``passes`` times,
+        stopping once that box no longer moves (the predictor is deterministic: another pass on the
+        same whole-pixel box gives the same shape). ``boxes``: the boxes ``shapes`` came from, if known."""
+        img = self._image(bgr)
+        out = []
+        for i, s in enumerate(shapes):
+            last = _rect(boxes[i]) if boxes is not None else None
+            for _ in range(passes):
+                box = canonical_box(s)
+                if _rect(box) == last:
+                    break
+                s, last = self._shape(img, box), _rect(box)
+            out.append(s)
         return out
 
+    @staticmethod
+    def _image(bgr: np.ndarray) -> np.ndarray:
+        # dlib reads a colour pixel as the plain mean of its three channels, so BGR gives the same
+        # shapes as RGB: no channel flip (a full-image copy per call, 2.5 ms on a 1 Mpx photo)
+        return bgr if bgr.flags.c_contiguous else np.ascontiguousarray(bgr)
+
     def _shape(self, img: np.ndarray, box: Sequence[float]) -> np.ndarray:
-        x1, y1, x2, y2 = box
-        rect = self._dlib.rectangle(round(x1), round(y1), round(x2) - 1, round(y2) - 1)
-        shape = self._predictor(img, rect)
+        shape = self._predictor(img, self._dlib.rectangle(*_rect(box)))
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+
+
+def _rect(box: Sequence[float]) -> tuple[int, int, int, int]:
+    """The whole-pixel dlib rectangle (left, top, right, bottom; inclusive) the predictor runs on for ``box``."""
+    x1, y1, x2, y2 = box
+    return (round(x1), round(y1), round(x2) - 1, round(y2) - 1)
 
 
 @lru_cache(maxsize=4)

@@ -72,9 +72,10 @@ class Pipeline:
         reduced_decode: decode large JPEG files and bytes at 1/2, 1/4 or 1/8 size (libjpeg's own
             scaling) when the detector works on a smaller copy anyway; faces are aligned from that
             copy when each is at least the recognizer's crop size in it, else from the full image.
-        refine_shape: run dlib's 5-point predictor a second time, on the box dlib's HOG detector
-            would draw around the first result (:func:`faceprint.alignment.canonical_box`), so every
-            detector gives the same chip for the same face (docs/accuracy.md).
+        refine_shape: run dlib's 5-point predictor again on the box dlib's HOG detector would draw
+            around the last result (:func:`faceprint.alignment.canonical_box`), up to twice, until
+            that box stays put, so every detector gives the same chip for the same face
+            (docs/accuracy.md).
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",

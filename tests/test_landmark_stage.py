@@ -50,9 +50,13 @@ def test_predictor_runs_once_per_face_for_a_box_only_detector(refine: bool, shap
     reps = pipe.represent(PHOTO, faces="all")
     n = len(reps)
     assert n == len(raw) >= 2
-    # one first pass per face (landmarks and dlib5 alignment share it), plus the optional refining pass
-    # (before: the detector's pass, then the alignment's first pass again, then the refining pass)
-    assert len(shape_calls) == n * (2 if refine else 1)
+    # one first pass per face (landmarks and dlib5 alignment share it), plus the optional refining passes:
+    # one or two, stopping once the canonical box stays put (before: the detector's pass, then the
+    # alignment's first pass again, then one refining pass)
+    if refine:
+        assert 2 * n <= len(shape_calls) <= 3 * n
+    else:
+        assert len(shape_calls) == n
     assert all(r.face.landmarks is not None and r.face.landmarks_source == "shape_predictor" for r in reps)
 
 
@@ -66,11 +70,11 @@ def test_detect_and_extract_faces_still_carry_landmarks(shape_calls: list) -> No
     shape_calls.clear()
     ex = pipe.extract_faces(PHOTO)
     assert [e.face.landmarks_source for e in ex] == ["shape_predictor"] * len(faces)
-    assert len(shape_calls) == 2 * len(faces)  # first pass + refining pass, once each
+    assert 2 * len(faces) <= len(shape_calls) <= 3 * len(faces)  # first pass + one or two refining passes
     # a detector that gives landmarks keeps them; the dlib5 template still gets its shapes
     shape_calls.clear()
     mt = Pipeline("mtcnn", "dlib", tta=None).extract_faces(PHOTO)
-    assert all(e.face.landmarks_source == "detector" for e in mt) and len(shape_calls) == 2 * len(mt)
+    assert all(e.face.landmarks_source == "detector" for e in mt) and 2 * len(mt) <= len(shape_calls) <= 3 * len(mt)
 
 
 @needs_faces

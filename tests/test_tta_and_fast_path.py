@@ -17,7 +17,7 @@ from faceprint.models.registry import get
 from faceprint.search.contract import EmbeddingContract
 from faceprint.verification import threshold_for
 
-from .conftest import IDENTITIES, needs_faces
+from .conftest import FACES, IDENTITIES, needs_faces
 
 
 def _fake_embed(crops):
@@ -165,3 +165,65 @@ def test_canonical_box_makes_the_shape_detector_independent() -> None:
     plain = np.abs(pred.predict(img, [mt.box])[0] - s_hog).max()
     refined = np.abs(pred.predict(img, [mt.box], refine=True)[0] - pred.predict(img, [hog.box], refine=True)[0]).max()
     assert refined <= plain + 1.0
+
+
+@needs_faces
+def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> None:
+    from faceprint.image import LoadedImage, load_image
+    from faceprint.pipeline import Pipeline
+
+    pipe, hog_pipe = Pipeline(), Pipeline("dlib_hog")
+    dists = []
+    for p in sorted((FACES / "orl").glob("s*/1.png"))[:24]:  # small faces: MTCNN's box is far from HOG's
+        img = load_image(p)
+        hog, mt = hog_pipe._detect(img, largest=True), pipe._detect(img, largest=True)
+        if hog and mt:
+            crops = [pipe.align_faces(LoadedImage(img.pixels, p.name), f)[1][0] for f in (hog, mt)]
+            dists.append(float(np.linalg.norm(np.subtract(*pipe.embed(crops)))))
+    assert len(dists) >= 15
+    # one refinement leaves them ~0.04 apart (the predictor on MTCNN's box alone: ~0.08)
+    assert float(np.median(dists)) <= 0.01, dists
+
+
+def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -> None:
+    from faceprint.alignment import REFINE_PASSES, ShapePredictor5, canonical_box
+
+    fixed = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
+    calls: list[object] = []
+
+    class Part:
+        def __init__(self, x: float, y: float) -> None:
+            self.x, self.y = x, y
+
+    class Shape:
+        def parts(self) -> list[Part]:
+            return [Part(x, y) for x, y in fixed]
+
+    class FakeDlib:
+        @staticmethod
+        def rectangle(*r: int) -> tuple[int, ...]:
+            return r
+
+    pred = object.__new__(ShapePredictor5)  # the predictor's own loop, on a predictor that always says `fixed`
+    pred._dlib = FakeDlib
+    pred._predictor = lambda img, rect: calls.append(rect) or Shape()
+    img = np.zeros((300, 300, 3), np.uint8)
+    assert REFINE_PASSES == 2
+    out = pred.refine(img, [fixed], [canonical_box(fixed)])  # already at its fixed point: no pass at all
+    assert calls == [] and np.array_equal(out[0], fixed)
+    out = pred.refine(img, [fixed])  # one pass, then the box stays put
+    assert len(calls) == 1
+    calls.clear()
+    out = pred.refine(img, [fixed + 7.0], [(0, 0, 50, 50)])  # the second pass is needed: the box moved
+    assert len(calls) == 2 and np.array_equal(out[0], fixed)
+    calls.clear()
+
+
+    def drifting(img: np.ndarray, rect: tuple[int, ...]) -> Shape:
+        calls.append(rect)
+        fixed[:] += 3.0  # every pass lands 3 pixels further
+        return Shape()
+
+    pred._predictor = drifting
+    pred.refine(img, [fixed.copy()])  # a shape that keeps moving: capped at two passes
+    assert len(calls) == 2

@@ -18,8 +18,8 @@ from faceprint.types import Face
 
 _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
-#: detect(largest=True) first runs the levels whose window is at least this fraction of the short side
-_COARSE_WINDOW = 1 / 8
+#: detect(largest=True) runs the levels whose window is at least these fractions of the short side first
+_COARSE_WINDOWS = (1 / 5, 1 / 8)
 
 
 class MTCNN(Detector):
@@ -36,23 +36,29 @@ class MTCNN(Detector):
         return self._finish(nets, img, self._proposals(nets, img, self._scales(*bgr.shape[:2], min_size)))
 
     def _detect_largest(self, bgr: np.ndarray, min_size: float) -> list[Face]:
-        """The coarse pyramid levels first (faces of at least 1/8 of the short side); when the largest face they
-        give is at least twice the largest window of the finer levels, none of those can give a larger face, and
-        they are skipped. Otherwise the finer levels run and all proposals go through R- and O-Net as in
-        :meth:`_detect`, with the same result. Portraits and LFW-like crops then never run the big levels."""
+        """The pyramid from the coarse levels down, in stages (faces of at least 1/5, then 1/8 of the short
+        side, then all): when the largest face found so far is at least twice the largest window of the
+        levels not run yet, none of those can give a larger face, and they are skipped. Each stage's
+        proposals join the earlier ones through R- and O-Net, so the last stage is :meth:`_detect`
+        itself: the same result either way. LFW-like crops stop after the first stage, portraits
+        after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
         nets, img = self._model, self._image(bgr)
-        scales = self._scales(*bgr.shape[:2], min_size)
-        cut = _COARSE_WINDOW * min(bgr.shape[:2])
-        fine = [s for s in scales if 12.0 / s < cut]  # scales descend: the finest levels first
-        coarse = scales[len(fine) :]
-        found = self._proposals(nets, img, coarse)
-        faces = self._finish(nets, img, found)
-        kept = [min(f.width, f.height) for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
-        if not fine or (kept and max(kept) >= 2 * 12.0 / fine[-1]):
-            return faces
-        return self._finish(nets, img, self._proposals(nets, img, fine) + found)
+        remaining = self._scales(*bgr.shape[:2], min_size)  # descending: the finest levels first
+        short = min(bgr.shape[:2])
+        found: list[np.ndarray] = []
+        for cut in (*_COARSE_WINDOWS, 0.0):
+            stage = [s for s in remaining if 12.0 / s >= cut * short]
+            if not stage:
+                continue
+            remaining = remaining[: len(remaining) - len(stage)]
+            found += self._proposals(nets, img, stage)
+            faces = self._finish(nets, img, found)
+            kept = [min(f.width, f.height) for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
+            if not remaining or (kept and max(kept) >= 2 * 12.0 / remaining[-1]):
+                return faces
+        return faces
 
     def _image(self, bgr: np.ndarray) -> np.ndarray:
         """uint8 RGB in the networks' layout (one copy): each level and crop is resized before it is made float."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from faceprint.alignment import ShapePredictor5, canonical_box, shape_predictor
+from faceprint.alignment import ShapePredictor5, shape_predictor
 from faceprint.landmarkers.base import Box, LandmarkModel
 
 
@@ -27,7 +27,11 @@ class Dlib5(LandmarkModel):
         model: Any = self._ensure_loaded()
         return model.predict(image, boxes)
 
-    def refine(self, image: np.ndarray, shapes: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """A second pass on :func:`~faceprint.alignment.canonical_box` of each first-pass shape, so the
-        shape no longer depends on the detector's box geometry."""
-        return self.predict(image, [canonical_box(s) for s in shapes])
+    def refine(self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box] | None = None) -> list[np.ndarray]:
+        """Each first-pass shape run again on :func:`~faceprint.alignment.canonical_box` of the last result
+        (up to :data:`~faceprint.alignment.REFINE_PASSES` times, until that box stays put), so the shape
+        no longer depends on the detector's box geometry. ``boxes``: the boxes of the first pass."""
+        if not shapes:
+            return []
+        model: Any = self._ensure_loaded()
+        return model.refine(image, shapes, boxes)

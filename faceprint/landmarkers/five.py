@@ -61,4 +61,4 @@ class FivePointStage:
             for i, s in zip(todo, self.model.predict(pixels, [faces[i].box for i in todo])):
                 first[i] = s
         shapes = [s for s in first if s is not None]
-        return self.model.refine(pixels, shapes) if refine and shapes else shapes
+        return self.model.refine(pixels, shapes, [f.box for f in faces]) if refine and shapes else shapes
