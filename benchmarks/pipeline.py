@@ -34,6 +34,7 @@ EXTS = {".jpg", ".jpeg"}
 CONFIGS: dict[str, dict[str, Any]] = {
     "default": {},
     "default tta=none": {"tta": "none"},
+    "default full decode": {"reduced_decode": False},
     "before: mtcnn 1024/2 threads/full decode/no tta": {
         "detector_options": {"max_side": 1024, "threads": None}, "reduced_decode": False, "tta": "none",
         "refine_shape": False},
