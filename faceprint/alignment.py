@@ -160,15 +160,24 @@ class ShapePredictor5:
         out = [self._shape(img, box) for box in boxes]
         return self.refine(img, out, boxes) if refine else out
 
-    def refine(self, bgr: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Sequence[float]] | None = None,
-               passes: int = REFINE_PASSES) -> list[np.ndarray]:  # fmt: skip
-        """Each shape run again on the :func:`canonical_box` of the last result, up to ``passes`` times,
-        stopping once that box no longer moves (the predictor is deterministic: another pass on the
-        same whole-pixel box gives the same shape). ``boxes``: the boxes ``shapes`` came from, if known."""
+    def refine(
+        self, bgr: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Sequence[float] | None] | None = None,
+        passes: int | None = None,
+    ) -> list[np.ndarray]:  # fmt: skip
+        """Each shape run again on the :func:`canonical_box` of the last result, up to ``passes`` times
+        (default :data:`REFINE_PASSES`), stopping once that box no longer moves (the predictor is
+        deterministic: another pass on the same whole-pixel box gives the same shape). ``boxes``: per
+        shape, the box it was predicted on in ``bgr``, where known (None: unknown)."""
+        passes = REFINE_PASSES if passes is None else passes
+        if passes < 0:
+            raise ConfigError(f"refinement passes must be >= 0, got {passes}")
+        if boxes is not None and len(boxes) != len(shapes):
+            raise ConfigError(f"{len(shapes)} shapes but {len(boxes)} boxes they came from")
         img = self._image(bgr)
         out = []
         for i, s in enumerate(shapes):
-            last = _rect(boxes[i]) if boxes is not None else None
+            known = boxes[i] if boxes is not None else None
+            last = _rect(known) if known is not None else None
             for _ in range(passes):
                 box = canonical_box(s)
                 if _rect(box) == last:

@@ -29,3 +29,17 @@ def test_nms_falls_back_for_min_mode_and_non_positive_scores() -> None:
     assert np.array_equal(nms(boxes, scores, 0.5), greedy_nms(boxes, scores, 0.5))
     assert nms(np.empty((0, 4)), np.empty(0), 0.5).shape == (0,)
 
+
+
+def test_nms_scores_beyond_float32_precision_take_the_reference_path() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [40, 40, 50, 50]], float)
+    scores = np.array([0.9, 0.9 + 1e-12, 0.5])  # equal in float32: OpenCV would see a tie
+    assert list(nms(boxes, scores, 0.5)) == list(greedy_nms(boxes, scores, 0.5)) == [1, 2]
+
+
+def test_mtcnn_largest_on_a_strip_with_no_pyramid_level() -> None:
+    from faceprint.detection import create_detector
+
+    strip = np.zeros((30, 4000, 3), np.uint8)  # 1024 x 8 once downscaled: thinner than P-Net's 12 pixels
+    det = create_detector("mtcnn", min_face_size=5, max_side=1024)
+    assert det.detect(strip, largest=True) == [] and det.detect(strip) == []

@@ -218,7 +218,6 @@ def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -
     assert len(calls) == 2 and np.array_equal(out[0], fixed)
     calls.clear()
 
-
     def drifting(img: np.ndarray, rect: tuple[int, ...]) -> Shape:
         calls.append(rect)
         fixed[:] += 3.0  # every pass lands 3 pixels further
@@ -227,3 +226,10 @@ def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -
     pred._predictor = drifting
     pred.refine(img, [fixed.copy()])  # a shape that keeps moving: capped at two passes
     assert len(calls) == 2
+    calls.clear()
+    pred.refine(img, [fixed.copy(), fixed.copy()], [None, None], passes=1)  # unknown first boxes: one pass each
+    assert len(calls) == 2
+    with pytest.raises(ConfigError, match="2 shapes but 1 boxes"):
+        pred.refine(img, [fixed, fixed], [(0, 0, 9, 9)])
+    with pytest.raises(ConfigError, match=">= 0"):
+        pred.refine(img, [fixed], passes=-1)

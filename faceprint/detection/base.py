@@ -131,17 +131,26 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") 
     """
     if len(boxes) == 0:
         return np.empty(0, dtype=np.int64)
-    if mode == "union" and len(boxes) > 1 and bool(np.all(scores > 0)):  # NaN fails this too
+    scores = np.asarray(scores)
+    if mode == "union" and len(boxes) > 1 and bool(np.all(scores > 0)) and _float32_exact(scores):  # NaN fails too
         # OpenCV's greedy NMS is the same algorithm (stable sort by score, keep IoU <= iou) and ~20x faster;
-        # width/height + 1 give it this function's inclusive-pixel areas and overlaps exactly
+        # width/height + 1 give it this function's inclusive-pixel areas and overlaps. It sorts float32
+        # scores (hence the exactness check: no new ties) and compares overlaps in float32, so only an
+        # overlap within ~1e-7 of ``iou`` could be decided the other way.
         rects = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 1] + 1])
-        kept = cv2.dnn.NMSBoxes(rects.tolist(), np.asarray(scores, np.float64).tolist(), 0.0, float(iou))
+        kept = cv2.dnn.NMSBoxes(rects.tolist(), scores.astype(np.float64).tolist(), 0.0, float(iou))
         return np.asarray(kept, dtype=np.int64).reshape(-1)
     return greedy_nms(boxes, scores, iou, mode)
 
 
+def _float32_exact(values: np.ndarray) -> bool:
+    """Whether every value survives a round trip through float32 (network scores do)."""
+    return values.dtype == np.float32 or bool(np.all(values.astype(np.float32) == values))
+
+
 def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou: float, mode: str = "union") -> np.ndarray:
-    """:func:`nms` in numpy (the reference the OpenCV path is tested against; "min" mode and scores <= 0)."""
+    """:func:`nms` in numpy (the reference the OpenCV path is tested against; "min" mode, scores <= 0 or
+    beyond float32's precision)."""
     if len(boxes) == 0:
         return np.empty(0, dtype=np.int64)
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]

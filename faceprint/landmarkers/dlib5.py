@@ -27,10 +27,12 @@ class Dlib5(LandmarkModel):
         model: Any = self._ensure_loaded()
         return model.predict(image, boxes)
 
-    def refine(self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box] | None = None) -> list[np.ndarray]:
+    def refine(
+        self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None
+    ) -> list[np.ndarray]:
         """Each first-pass shape run again on :func:`~faceprint.alignment.canonical_box` of the last result
         (up to :data:`~faceprint.alignment.REFINE_PASSES` times, until that box stays put), so the shape
-        no longer depends on the detector's box geometry. ``boxes``: the boxes of the first pass."""
+        no longer depends on the detector's box geometry. ``boxes``: the box of each first pass, where known."""
         if not shapes:
             return []
         model: Any = self._ensure_loaded()

@@ -61,4 +61,7 @@ class FivePointStage:
             for i, s in zip(todo, self.model.predict(pixels, [faces[i].box for i in todo])):
                 first[i] = s
         shapes = [s for s in first if s is not None]
-        return self.model.refine(pixels, shapes, [f.box for f in faces]) if refine and shapes else shapes
+        # the box each first pass ran on, where this call made it (a carried shape's box is not known here)
+        made = set(todo)
+        boxes = [faces[i].box if i in made else None for i in range(len(faces))]
+        return self.model.refine(pixels, shapes, boxes) if refine and shapes else shapes

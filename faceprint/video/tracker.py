@@ -209,7 +209,7 @@ class Tracker:
             if t.face.landmarks is not None:
                 lm = ((t.face.landmarks - np.array([x1, y1], np.float32)) * np.array([sx, sy], np.float32)
                       + np.array([after[0], after[1]], np.float32)).astype(np.float32)  # fmt: skip
-            t.face = replace(t.face, box=after, landmarks=lm)
+            t.face = replace(t.face, box=after, landmarks=lm, dlib5=None)  # the old frame's shape is not this one's
             t.last_frame, t.last_time = frame, timestamp
             out.append(t)
         return out
