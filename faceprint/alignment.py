@@ -180,9 +180,10 @@ class ShapePredictor5:
             last = _rect(known) if known is not None else None
             for _ in range(passes):
                 box = canonical_box(s)
-                if _rect(box) == last:
+                rect = _rect(box)
+                if rect == last:
                     break
-                s, last = self._shape(img, box), _rect(box)
+                s, last = self._shape(img, box), rect
             out.append(s)
         return out
 

@@ -41,8 +41,8 @@ class MTCNN(Detector):
         levels not run yet, none of those can give a larger face, and they are skipped. Each stage's
         proposals join the earlier ones through R- and O-Net, so the last stage is :meth:`_detect`
         itself. A stop before it returns the largest of :meth:`_detect`'s faces unless a finer level
-        would have put a better-scoring face inside it, which O-Net's "min" NMS would then remove (on
-        302 fixture images: never; tests/test_mtcnn_largest.py). LFW-like crops stop after the first
+        would have put a better-scoring face inside it, which O-Net's "min" NMS would then remove (never
+        on 302 fixture images; tests/test_mtcnn_largest.py checks eight). LFW-like crops stop after the first
         stage, portraits after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
