@@ -244,17 +244,19 @@ def agreement(root: Path, rec, chips: Chips, others: list[str]) -> None:
     from faceprint.image import LoadedImage
     from faceprint.pipeline import Pipeline
 
-    pipe = Pipeline()
+    pipes = {n: Pipeline(n) for n in dets}  # the default pipeline but for the detector
 
     def pipeline_chip(im: np.ndarray, f: Face) -> np.ndarray:
-        """The default pipeline's chip of this face (its landmark stage, refinements and warp)."""
+        """The chip the default pipeline with this face's detector makes of it (its landmark stage, first
+        box, refinements and warp)."""
+        pipe = pipes[f.detector]
         faces = pipe.five.fill(im, [f]) if f.landmarks is None else [f]
         return pipe.align_faces(LoadedImage(im, ""), faces)[1][0]
 
     aligns: dict[str, ChipFn] = {
         "predictor on box": chips.template_on_box,
         "canonical box, 1 refinement": chips.canonical,
-        "Pipeline() (default)": pipeline_chip,
+        "Pipeline(detector)": pipeline_chip,
     }
     print(f"\n== cross-detector agreement: {len(paths)} images of identities/, group/, orl/; "
           "L2 of each face's embedding to the dlib_hog face's (IoU >= 0.3) ==")  # fmt: skip

@@ -2,11 +2,15 @@
 
 Usage: python benchmarks/derive_templates.py DIR_OF_FACE_PHOTOS
        python benchmarks/derive_templates.py --box FACES_ROOT   (e.g. ../shared/faces)
+       python benchmarks/derive_templates.py --map DETECTOR FACES_ROOT
 Prints the (5, 2) array used as ``alignment._FIVE_IN_DLIB_UNIT``: MTCNN's landmarks of every
 detected face, mapped into dlib's unit frame by the similarity that takes the face's dlib
 5-point shape onto dlib's template, averaged. ``--box``: where dlib_hog's box sits in that frame
 (centre x, centre y, side), per set and the median over identities/, orl/ and group/ — the
 ``alignment._HOG_BOX_IN_DLIB_UNIT`` that :func:`faceprint.alignment.canonical_box` uses.
+``--map``: where dlib_hog's box sits relative to DETECTOR's box around the same face (IoU >= 0.3):
+centre offsets and side in units of DETECTOR's box's longer side, per set, and the median of the
+sets' medians — the registry's ``hog_box`` for that detector (the 5-point predictor's first box).
 """
 
 from __future__ import annotations
@@ -69,8 +73,49 @@ def hog_box(root: str) -> None:
     print(f"all {len(every)} faces, median (cx, cy, side):", np.round(np.median(every, 0), 4))
 
 
+def detector_map(name: str, root: str) -> None:
+    from faceprint.detection import create_detector
+    from faceprint.image import load_image
+
+    hog, det = create_detector("dlib_hog"), create_detector(name)
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for sub in ("identities", "orl", "group"):
+        for p in sorted((Path(root) / sub).rglob("*")):
+            if p.suffix.lower() not in (".jpg", ".png"):
+                continue
+            img = load_image(p).pixels
+            boxes = [f.box for f in hog.detect(img)]
+            for f in det.detect(img):
+                best = max(boxes, key=lambda b: _iou(b, f.box), default=None)
+                if best is None or _iou(best, f.box) < 0.3:
+                    continue
+                x1, y1, x2, y2 = f.box
+                long = max(x2 - x1, y2 - y1)
+                hx1, hy1, hx2, hy2 = best
+                rows.setdefault(sub, []).append((
+                    ((hx1 + hx2) - (x1 + x2)) / 2 / long, ((hy1 + hy2) - (y1 + y2)) / 2 / long,
+                    (hx2 - hx1 + hy2 - hy1) / 2 / long,
+                ))  # fmt: skip
+    for sub, r in rows.items():
+        print(sub, len(r), np.round(np.median(np.array(r), 0), 4))
+    every = np.array([x for r in rows.values() for x in r])
+    print(f"all {len(every)} faces, median:", tuple(np.round(np.median(every, 0), 4).tolist()))
+    # ORL's 400 lab photos would outweigh the others: the registry takes the median of the sets' medians
+    per_set = np.median([np.median(np.array(r), 0) for r in rows.values()], 0)
+    print(f"{name}: hog_box (dx, dy, side), median of the {len(rows)} sets' medians:", tuple(np.round(per_set, 4).tolist()))
+
+
+def _iou(a: tuple, b: tuple) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--box":
         hog_box(sys.argv[2])
+    elif sys.argv[1] == "--map":
+        detector_map(sys.argv[2], sys.argv[3])
     else:
         main(sys.argv[1])

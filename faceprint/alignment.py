@@ -40,28 +40,30 @@ _HOG_BOX_IN_DLIB_UNIT = (0.5007, 0.4679, 1.2370)
 #: refinements of a 5-point shape on its canonical box (at most; they stop once the box stays put). One
 #: leaves MTCNN's faces ~0.04 from HOG's; the second reaches the same chip (docs/accuracy.md).
 REFINE_PASSES = 2
+#: a refinement is skipped when the canonical box is within this fraction of its side of the box the last
+#: pass ran on (each edge): the shape would move by well under a pixel's worth of the chip
+REFINE_TOLERANCE = 0.01
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2x3 similarity matrix that best maps ``src`` points onto ``dst`` (least squares)."""
+    """The 2x3 similarity matrix that best maps ``src`` points onto ``dst`` (least squares).
+
+    Umeyama's solution in its closed 2-D form: with both point sets centred, the best rotation-and-scale
+    [[a, -b], [b, a]] solves a linear least-squares problem in (a, b) (the complex-number form of
+    Procrustes), which is never a reflection; no SVD.
+    """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    n = len(src)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s0, d0 = src - mu_s, dst - mu_d
-    var_s = (s0**2).sum() / n
-    if var_s <= 1e-12:
+    var = float((s0 * s0).sum())
+    if var <= 1e-12 * len(src):
         raise ConfigError("degenerate landmarks: all points coincide")
-    cov = d0.T @ s0 / n
-    u, sig, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1, 1] = -1
-    rot = u @ d @ vt
-    scale = (sig * np.diag(d)).sum() / var_s
+    a = float((s0 * d0).sum()) / var
+    b = float((s0[:, 0] * d0[:, 1] - s0[:, 1] * d0[:, 0]).sum()) / var
     m = np.empty((2, 3))
-    m[:, :2] = scale * rot
-    m[:, 2] = mu_d - scale * rot @ mu_s
+    m[0, 0], m[0, 1], m[1, 0], m[1, 1] = a, -b, b, a
+    m[:, 2] = mu_d - m[:, :2] @ mu_s
     return m
 
 
@@ -130,7 +132,7 @@ def canonical_box(shape: np.ndarray) -> tuple[float, float, float, float]:
     m = similarity_transform(np.asarray(DLIB5_UNIT), np.asarray(shape, np.float64))
     cx, cy, side = _HOG_BOX_IN_DLIB_UNIT
     c = m @ np.array([cx, cy, 1.0])
-    half = side * float(np.sqrt(abs(np.linalg.det(m[:, :2])))) / 2
+    half = side * float(np.hypot(m[0, 0], m[1, 0])) / 2  # the similarity's scale
     return (float(c[0] - half), float(c[1] - half), float(c[0] + half), float(c[1] + half))
 
 
@@ -165,9 +167,10 @@ class ShapePredictor5:
         passes: int | None = None,
     ) -> list[np.ndarray]:  # fmt: skip
         """Each shape run again on the :func:`canonical_box` of the last result, up to ``passes`` times
-        (default :data:`REFINE_PASSES`), stopping once that box no longer moves (the predictor is
-        deterministic: another pass on the same whole-pixel box gives the same shape). ``boxes``: per
-        shape, the box it was predicted on in ``bgr``, where known (None: unknown)."""
+        (default :data:`REFINE_PASSES`), stopping once that box no longer moves: the same whole-pixel box
+        (the predictor is deterministic: another pass would give the same shape) or every edge within
+        :data:`REFINE_TOLERANCE` of its side. ``boxes``: per shape, the box it was predicted on in ``bgr``,
+        where known (None: unknown)."""
         passes = REFINE_PASSES if passes is None else passes
         if passes < 0:
             raise ConfigError(f"refinement passes must be >= 0, got {passes}")
@@ -176,14 +179,12 @@ class ShapePredictor5:
         img = self._image(bgr)
         out = []
         for i, s in enumerate(shapes):
-            known = boxes[i] if boxes is not None else None
-            last = _rect(known) if known is not None else None
+            last = boxes[i] if boxes is not None else None
             for _ in range(passes):
                 box = canonical_box(s)
-                rect = _rect(box)
-                if rect == last:
+                if last is not None and _settled(box, last):
                     break
-                s, last = self._shape(img, box), rect
+                s, last = self._shape(img, box), box
             out.append(s)
         return out
 
@@ -196,6 +197,14 @@ class ShapePredictor5:
     def _shape(self, img: np.ndarray, box: Sequence[float]) -> np.ndarray:
         shape = self._predictor(img, self._dlib.rectangle(*_rect(box)))
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+
+
+def _settled(box: Sequence[float], last: Sequence[float]) -> bool:
+    """Whether a pass on ``box`` is not worth making after one on ``last``."""
+    if _rect(box) == _rect(last):
+        return True
+    tol = REFINE_TOLERANCE * (box[2] - box[0])
+    return all(abs(a - b) <= tol for a, b in zip(box, last))
 
 
 def _rect(box: Sequence[float]) -> tuple[int, int, int, int]:

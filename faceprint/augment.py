@@ -69,9 +69,11 @@ def jitter(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def views(crop: np.ndarray, tta: str, num_jitters: int) -> list[np.ndarray]:
     """The crops embedded for one face: itself, its mirror with ``tta="flip"``, then the jittered copies."""
+    import cv2
+
     out = [crop]
     if tta == "flip":
-        out.append(np.ascontiguousarray(crop[:, ::-1]))
+        out.append(cv2.flip(np.ascontiguousarray(crop), 1))
     if num_jitters:
         rng = np.random.default_rng(_JITTER_SEED)
         out += [np.ascontiguousarray(jitter(crop, rng)) for _ in range(num_jitters)]

@@ -546,7 +546,7 @@ def _five_stage(detector: Detector, *option_dicts: dict[str, Any] | None) -> Fiv
     unknown = set(own) - {"weights"}
     if unknown:
         raise ConfigError(f"landmark_options takes 'weights' only, got {sorted(unknown)}")
-    stage = FivePointStage(getattr(detector.spec, "landmarker", None) or "dlib5")
+    stage = FivePointStage(getattr(detector.spec, "landmarker", None) or "dlib5", start=detector.predictor_box)
     names = {wf.name for wf in stage.spec.files}
     for opts in (*others, own):
         stage.weights.update({k: v for k, v in ((opts or {}).get("weights") or {}).items() if k in names})

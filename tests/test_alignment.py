@@ -31,6 +31,37 @@ def test_similarity_transform_recovers_a_known_map() -> None:
         similarity_transform(np.zeros((5, 2)), dst)
 
 
+def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Umeyama (1991) by SVD of the covariance, with the reflection check: the reference."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(d0.T @ s0 / len(src))
+    d = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1, 1] = -1
+    rot = u @ d @ vt
+    scale = (sig * np.diag(d)).sum() / ((s0**2).sum() / len(src))
+    return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
+
+
+def test_similarity_transform_is_umeyamas_least_squares_solution() -> None:
+    rng = np.random.default_rng(7)
+    for i in range(300):
+        n = int(rng.integers(2, 70))
+        src = rng.standard_normal((n, 2)) * rng.uniform(0.1, 300)
+        if i % 3 == 0:  # a similarity plus noise
+            a, s = rng.uniform(-np.pi, np.pi), rng.uniform(0.05, 5)
+            rot = s * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+            dst = src @ rot.T + rng.uniform(-100, 100, 2) + rng.standard_normal((n, 2)) * rng.uniform(0, 5)
+        elif i % 3 == 1:  # a mirror image: the best proper similarity, never a reflection
+            dst = src * [1.0, -1.0] + rng.standard_normal((n, 2))
+        else:  # unrelated points
+            dst = rng.standard_normal((n, 2)) * 50
+        m = similarity_transform(src, dst)
+        np.testing.assert_allclose(m, _umeyama(src, dst), rtol=1e-9, atol=1e-9 * (1 + np.abs(dst).max()))
+        assert m[0, 0] == m[1, 1] and m[0, 1] == -m[1, 0]
+
+
 def test_align_puts_landmarks_on_the_template() -> None:
     tpl = get("dlib", "recognizer").alignment
     # an image whose only bright pixels are the five landmark points, placed by a known similarity

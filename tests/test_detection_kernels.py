@@ -1,10 +1,13 @@
-"""The detectors' shared NMS: OpenCV's greedy NMS against the numpy reference (no weights needed)."""
+"""The detectors' shared kernels: OpenCV's greedy NMS against the numpy reference, MTCNN's pyramid edge cases."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from faceprint.detection.base import greedy_nms, nms
+
+from .conftest import IDENTITIES, needs_faces
 
 
 def test_nms_matches_the_reference_loop_on_random_boxes_with_ties() -> None:
@@ -43,3 +46,23 @@ def test_mtcnn_largest_on_a_strip_with_no_pyramid_level() -> None:
     strip = np.zeros((30, 4000, 3), np.uint8)  # 1024 x 8 once downscaled: thinner than P-Net's 12 pixels
     det = create_detector("mtcnn", min_face_size=5, max_side=1024)
     assert det.detect(strip, largest=True) == [] and det.detect(strip) == []
+
+
+@needs_faces
+def test_mtcnn_small_levels_on_the_one_thread_session_give_the_same_faces(monkeypatch: pytest.MonkeyPatch) -> None:
+    import faceprint.detection.mtcnn_nets as nets_mod
+    from faceprint.detection import create_detector
+
+    det = create_detector("mtcnn")
+    faces = det.detect(IDENTITIES / "img1.jpg")
+    nets = det._model
+    assert nets._small_pnet is not nets.sessions[0]  # two threads by default: a second, one-thread session
+    monkeypatch.setattr(nets_mod, "SMALL_LEVEL_PIXELS", 0)  # every level on the default session
+    again = det.detect(IDENTITIES / "img1.jpg")
+    assert len(faces) == len(again) >= 1
+    for a, b in zip(faces, again):
+        np.testing.assert_allclose(a.box, b.box, atol=1e-3)
+        assert abs(a.score - b.score) < 1e-5
+    one = create_detector("mtcnn", threads=1)
+    one.detect(IDENTITIES / "img1.jpg")
+    assert one._model._small_pnet is one._model.sessions[0]  # already one thread: no second session

@@ -100,6 +100,16 @@ def test_greyscale_rgba_palette_cmyk_16bit(tmp_path: Path) -> None:
             np.testing.assert_array_equal(out[:, :, 0], expected)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_block_wise_conversion_is_exact(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import faceprint.image as image
+
+    monkeypatch.setattr(image, "_BLOCK_PIXELS", 1000)  # 333 rows of 200 pixels: 67 blocks, the last one short
+    arr = np.random.default_rng(4).integers(0, 256, (333, 200, 3), dtype=np.uint8)
+    pil = Image.fromarray(arr).convert(mode)
+    np.testing.assert_array_equal(load_image(pil).pixels, np.asarray(pil.convert("RGB"))[:, :, ::-1])
+
+
 def test_16bit_rgb_png(tmp_path: Path) -> None:
     """A 48-bit RGB PNG written by hand (PIL cannot write one)."""
     h, w = 4, 6

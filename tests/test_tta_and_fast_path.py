@@ -233,3 +233,69 @@ def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -
         pred.refine(img, [fixed, fixed], [(0, 0, 9, 9)])
     with pytest.raises(ConfigError, match=">= 0"):
         pred.refine(img, [fixed], passes=-1)
+
+
+def test_refinement_skips_a_pass_whose_box_is_within_the_tolerance() -> None:
+    from faceprint.alignment import REFINE_TOLERANCE, ShapePredictor5, _rect, canonical_box
+
+    base = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
+    fixed = (base - base.mean(0)) * 2.0 + 150.0  # a large face: the tolerance is a few pixels
+    calls: list[object] = []
+
+    class Part:
+        def __init__(self, x: float, y: float) -> None:
+            self.x, self.y = x, y
+
+    class Shape:
+        def parts(self) -> list[Part]:
+            return [Part(x, y) for x, y in fixed]
+
+    class FakeDlib:
+        @staticmethod
+        def rectangle(*r: int) -> tuple[int, ...]:
+            return r
+
+    pred = object.__new__(ShapePredictor5)
+    pred._dlib = FakeDlib
+    pred._predictor = lambda img, rect: calls.append(rect) or Shape()
+    img = np.zeros((300, 300, 3), np.uint8)
+    box = canonical_box(fixed)
+    tol = REFINE_TOLERANCE * (box[2] - box[0])
+    near = (box[0] + 0.9 * tol, box[1] - 0.9 * tol, box[2] + 0.9 * tol, box[3])
+    assert 0.9 * tol > 1 and _rect(near) != _rect(box)  # another whole-pixel box, within the tolerance
+    pred.refine(img, [fixed], [near])
+    assert calls == []
+    far = (box[0] + 1.5 * tol, box[1], box[2], box[3])
+    pred.refine(img, [fixed], [far])  # one edge beyond it: the pass runs (then the box stays put)
+    assert len(calls) == 1
+
+
+def test_predictor_box_moves_only_this_detectors_uncut_boxes() -> None:
+    from faceprint.detection import create_detector
+    from faceprint.types import Face
+
+    det = create_detector("mtcnn")
+    dx, dy, side = det.spec.hog_box
+    face = Face(box=(100.0, 100.0, 200.0, 220.0), score=0.99, detector="mtcnn")
+    got = det.predictor_box(face, (640, 480))
+    cx, cy, half = 150 + dx * 120, 160 + dy * 120, side * 120 / 2
+    np.testing.assert_allclose(got, (cx - half, cy - half, cx + half, cy + half))
+    # a detector that grows its boxes: the growth is undone before the mapping
+    grown = Face(box=(90.0, 88.0, 210.0, 232.0), score=0.99, detector="mtcnn")
+    np.testing.assert_allclose(create_detector("mtcnn", expand=0.1).predictor_box(grown, (640, 480)), got)
+    # boxes cut by the image's edge, other detectors' faces, and detectors without a mapping keep their box
+    for f, size in (
+        (Face(box=(0.0, 100.0, 100.0, 220.0), score=0.9, detector="mtcnn"), (640, 480)),
+        (Face(box=(100.0, 0.0, 200.0, 120.0), score=0.9, detector="mtcnn"), (640, 480)),
+        (Face(box=(540.0, 100.0, 640.0, 220.0), score=0.9, detector="mtcnn"), (640, 480)),
+        (Face(box=(100.0, 360.0, 200.0, 480.0), score=0.9, detector="mtcnn"), (640, 480)),
+        (Face(box=(100.0, 100.0, 200.0, 220.0), score=0.9, detector="dlib_hog"), (640, 480)),
+    ):
+        assert det.predictor_box(f, size) == f.box
+    haar = create_detector("opencv_haar")
+    square = Face(box=(100.0, 100.0, 200.0, 200.0), score=1.0, detector="opencv_haar")
+    assert haar.spec.hog_box is None and haar.predictor_box(square, (640, 480)) == square.box
+    from faceprint.pipeline import Pipeline
+
+    pipe = Pipeline()  # the pipeline's 5-point stage starts from its detector's predictor box
+    assert pipe.five.start == pipe.detector.predictor_box and pipe.five._start(face, np.zeros((480, 640, 3))) == got

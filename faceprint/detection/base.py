@@ -99,6 +99,21 @@ class Detector(LazyModel):
             faces = [f.scaled(1.0 / scale) for f in faces]
         return self._postprocess(faces, bgr, largest)
 
+    def predictor_box(self, face: Face, size: tuple[int, int]) -> tuple[float, float, float, float]:
+        """The box dlib's 5-point predictor starts from for ``face`` in an image of ``size`` (width, height):
+        for one of this detector's faces, where dlib's HOG detector would have boxed it (the registry's
+        ``hog_box``; ``expand`` undone), else its box. Only a starting point: the refinement moves it to the
+        shape's own canonical box. A box cut by the image's edge keeps its place: its centre is not the
+        face's, and a start moved from it can settle on the wrong features (a nose taken for the eyes)."""
+        mapping = self.spec.hog_box
+        x1, y1, x2, y2 = face.box
+        if mapping is None or face.detector != self.name or min(x1, y1) <= 0 or x2 >= size[0] or y2 >= size[1]:
+            return face.box
+        dx, dy, side = mapping
+        long = max(x2 - x1, y2 - y1) / (1.0 + 2.0 * self.expand)
+        cx, cy, half = (x1 + x2) / 2 + dx * long, (y1 + y2) / 2 + dy * long, side * long / 2
+        return (cx - half, cy - half, cx + half, cy + half)
+
     def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
         return [self.detect(img) for img in images]
 

