@@ -74,7 +74,10 @@ def hog_box(root: str) -> None:
 
 
 def detector_map(name: str, root: str) -> None:
+    from accuracy import _iou  # benchmarks/accuracy.py
+
     from faceprint.detection import create_detector
+    from faceprint.detection.base import EDGE_MARGIN
     from faceprint.image import load_image
 
     hog, det = create_detector("dlib_hog"), create_detector(name)
@@ -91,6 +94,9 @@ def detector_map(name: str, root: str) -> None:
                     continue
                 x1, y1, x2, y2 = f.box
                 long = max(x2 - x1, y2 - y1)
+                margin = EDGE_MARGIN * long  # boxes at the edge are never mapped (Detector.predictor_box)
+                if min(x1, y1) <= margin or x2 >= img.shape[1] - margin or y2 >= img.shape[0] - margin:
+                    continue
                 hx1, hy1, hx2, hy2 = best
                 rows.setdefault(sub, []).append((
                     ((hx1 + hx2) - (x1 + x2)) / 2 / long, ((hy1 + hy2) - (y1 + y2)) / 2 / long,
@@ -103,13 +109,6 @@ def detector_map(name: str, root: str) -> None:
     # ORL's 400 lab photos would outweigh the others: the registry takes the median of the sets' medians
     per_set = np.median([np.median(np.array(r), 0) for r in rows.values()], 0)
     print(f"{name}: hog_box (dx, dy, side), median of the {len(rows)} sets' medians:", tuple(np.round(per_set, 4).tolist()))
-
-
-def _iou(a: tuple, b: tuple) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ _FIVE_IN_DLIB_UNIT = np.array(
 # median over the 477 faces dlib_hog finds in identities/, orl/ and group/ (per set within
 # 0.01 for the centre, 1.23-1.29 for the side; ``benchmarks/derive_templates.py --box``).
 _HOG_BOX_IN_DLIB_UNIT = (0.5007, 0.4679, 1.2370)
-#: refinements of a 5-point shape on its canonical box (at most; they stop once the box stays put). One
-#: leaves MTCNN's faces ~0.04 from HOG's; the second reaches the same chip (docs/accuracy.md).
+#: refinements of a 5-point shape on its canonical box (at most; they stop once the box stays put). From
+#: MTCNN's own box one leaves its faces ~0.04 from HOG's, the second reaches the same chip; from the
+#: HOG-like first box (``DetectorSpec.hog_box``) most faces stop after one (docs/accuracy.md).
 REFINE_PASSES = 2
 #: a refinement is skipped when the canonical box is within this fraction of its side of the box the last
 #: pass ran on (each edge): the shape would move by well under a pixel's worth of the chip

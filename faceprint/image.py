@@ -203,7 +203,12 @@ def _pil_bgr(img: PILImage) -> np.ndarray | None:
         part = np.asarray(block)
         # OpenCV writes into the output's rows (a contiguous view): 3x faster than numpy's channel flip
         dst = out[top : top + part.shape[0]]
-        cv2.cvtColor(part, cv2.COLOR_GRAY2BGR if part.ndim == 2 else cv2.COLOR_RGB2BGR, dst=dst)
+        try:
+            done = cv2.cvtColor(part, cv2.COLOR_GRAY2BGR if part.ndim == 2 else cv2.COLOR_RGB2BGR, dst=dst)
+        except cv2.error as exc:
+            raise ValueError(f"pixel conversion failed ({exc})") from None
+        if done is not dst:  # OpenCV made a new array instead
+            dst[...] = done
     return out
 
 

@@ -74,8 +74,9 @@ class Pipeline:
             copy when each is at least the recognizer's crop size in it, else from the full image.
         refine_shape: run dlib's 5-point predictor again on the box dlib's HOG detector would draw
             around the last result (:func:`faceprint.alignment.canonical_box`), up to twice, until
-            that box stays put, so every detector gives the same chip for the same face
-            (docs/accuracy.md).
+            that box stays put (within 1% of its side), so every detector gives the same chip for the
+            same face (docs/accuracy.md). The first pass runs on the detector's box moved to where
+            HOG would have drawn it, when the registry knows how (``DetectorSpec.hog_box``).
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",

@@ -54,9 +54,22 @@ def test_mtcnn_small_levels_on_the_one_thread_session_give_the_same_faces(monkey
     from faceprint.detection import create_detector
 
     det = create_detector("mtcnn")
-    faces = det.detect(IDENTITIES / "img1.jpg")
+    det.detect(IDENTITIES / "img1.jpg")
     nets = det._model
     assert nets._small_pnet is not nets.sessions[0]  # two threads by default: a second, one-thread session
+
+    class Counted:
+        def __init__(self, sess: object) -> None:
+            self.sess, self.sizes = sess, []
+
+        def run(self, names: object, feed: dict) -> list:
+            self.sizes.append(next(iter(feed.values())).shape)
+            return self.sess.run(names, feed)
+
+    small = Counted(nets._small_pnet)
+    monkeypatch.setattr(nets, "_small_pnet", small)
+    faces = det.detect(IDENTITIES / "img1.jpg")
+    assert small.sizes and all(h * w < nets_mod.SMALL_LEVEL_PIXELS for _, h, w, _ in small.sizes)
     monkeypatch.setattr(nets_mod, "SMALL_LEVEL_PIXELS", 0)  # every level on the default session
     again = det.detect(IDENTITIES / "img1.jpg")
     assert len(faces) == len(again) >= 1
@@ -66,3 +79,24 @@ def test_mtcnn_small_levels_on_the_one_thread_session_give_the_same_faces(monkey
     one = create_detector("mtcnn", threads=1)
     one.detect(IDENTITIES / "img1.jpg")
     assert one._model._small_pnet is one._model.sessions[0]  # already one thread: no second session
+
+
+@needs_faces
+def test_mtcnn_keeps_large_images_uint8_and_finds_the_same_faces(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    import faceprint.detection.mtcnn as mtcnn
+    from faceprint.detection import create_detector
+    from faceprint.image import load_image
+
+    det = create_detector("mtcnn")
+    photo = load_image(IDENTITIES / "couple.jpg").pixels
+    img = cv2.resize(photo, (480, round(photo.shape[0] * 480 / photo.shape[1])), interpolation=cv2.INTER_AREA)
+    as_float = det.detect(img)
+    assert det._image(img).dtype == np.float32
+    monkeypatch.setattr(mtcnn, "_FLOAT_MAX_PIXELS", 0)  # as a photo over 4 Mpx would be
+    assert det._image(img).dtype == np.uint8
+    as_uint8 = det.detect(img)
+    assert len(as_float) == len(as_uint8) >= 2
+    for a, b in zip(as_float, as_uint8):  # the levels and crops differ only by uint8 rounding
+        assert np.abs(np.subtract(a.box, b.box)).max() <= 0.05 * (a.box[2] - a.box[0]), (a.box, b.box)

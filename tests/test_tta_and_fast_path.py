@@ -280,22 +280,32 @@ def test_predictor_box_moves_only_this_detectors_uncut_boxes() -> None:
     got = det.predictor_box(face, (640, 480))
     cx, cy, half = 150 + dx * 120, 160 + dy * 120, side * 120 / 2
     np.testing.assert_allclose(got, (cx - half, cy - half, cx + half, cy + half))
-    # a detector that grows its boxes: the growth is undone before the mapping
-    grown = Face(box=(90.0, 88.0, 210.0, 232.0), score=0.99, detector="mtcnn")
-    np.testing.assert_allclose(create_detector("mtcnn", expand=0.1).predictor_box(grown, (640, 480)), got)
-    # boxes cut by the image's edge, other detectors' faces, and detectors without a mapping keep their box
-    for f, size in (
-        (Face(box=(0.0, 100.0, 100.0, 220.0), score=0.9, detector="mtcnn"), (640, 480)),
-        (Face(box=(100.0, 0.0, 200.0, 120.0), score=0.9, detector="mtcnn"), (640, 480)),
-        (Face(box=(540.0, 100.0, 640.0, 220.0), score=0.9, detector="mtcnn"), (640, 480)),
-        (Face(box=(100.0, 360.0, 200.0, 480.0), score=0.9, detector="mtcnn"), (640, 480)),
-        (Face(box=(100.0, 100.0, 200.0, 220.0), score=0.9, detector="dlib_hog"), (640, 480)),
-    ):
-        assert det.predictor_box(f, size) == f.box
+    # a detector that grows its boxes: the growth (its own _postprocess) is undone before the mapping
+    grower = create_detector("mtcnn", expand=0.1)
+    [grown] = grower._postprocess([face], np.zeros((480, 640, 3), np.uint8))
+    assert grown.box != face.box
+    np.testing.assert_allclose(grower.predictor_box(grown, (640, 480)), got)
+    # boxes at the image's edge (cut by it, or within 5% of their side of it), other detectors' faces,
+    # and detectors without a mapping keep their box
+    for box in ((0.0, 100.0, 100.0, 220.0), (100.0, 0.0, 200.0, 120.0), (540.0, 100.0, 640.0, 220.0),
+                (100.0, 360.0, 200.0, 480.0), (100.0, 356.0, 200.0, 476.0), (4.0, 100.0, 104.0, 220.0)):  # fmt: skip
+        f = Face(box=box, score=0.9, detector="mtcnn")
+        assert det.predictor_box(f, (640, 480)) == f.box, box
+    assert det.predictor_box(Face(box=(10.0, 100.0, 110.0, 220.0), score=0.9, detector="mtcnn"), (640, 480)) != (
+        10.0, 100.0, 110.0, 220.0)  # 10 px from the edge: beyond the margin of 6
+    other = Face(box=(100.0, 100.0, 200.0, 220.0), score=0.9, detector="dlib_hog")
+    assert det.predictor_box(other, (640, 480)) == other.box
     haar = create_detector("opencv_haar")
     square = Face(box=(100.0, 100.0, 200.0, 200.0), score=1.0, detector="opencv_haar")
     assert haar.spec.hog_box is None and haar.predictor_box(square, (640, 480)) == square.box
     from faceprint.pipeline import Pipeline
 
     pipe = Pipeline()  # the pipeline's 5-point stage starts from its detector's predictor box
-    assert pipe.five.start == pipe.detector.predictor_box and pipe.five._start(face, np.zeros((480, 640, 3))) == got
+    assert pipe.five.start == pipe.detector.predictor_box
+    seen: dict[str, list] = {}
+    model = pipe.five.model
+    model.predict = lambda img, boxes: seen.setdefault("predict", list(boxes)) and [np.zeros((5, 2))] * len(boxes)
+    model.refine = lambda img, shapes, boxes=None: seen.setdefault("refine", list(boxes)) and list(shapes)
+    pipe.five.shapes(np.zeros((480, 640, 3), np.uint8), [face], refine=True)
+    # the first pass ran on the mapped box, and the refinement knows that is the box it ran on
+    assert seen["predict"] == seen["refine"] == [got]

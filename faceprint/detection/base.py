@@ -16,6 +16,9 @@ from faceprint.models.runtime import LazyModel
 from faceprint.models.specs import DetectorSpec, ModelSpec
 from faceprint.types import Face
 
+#: a box this close to the image's edge (a fraction of its longer side) counts as cut by it
+EDGE_MARGIN = 0.05
+
 
 class Detector(LazyModel):
     """Finds faces. Subclasses implement :meth:`_load` and :meth:`_detect` only.
@@ -103,11 +106,16 @@ class Detector(LazyModel):
         """The box dlib's 5-point predictor starts from for ``face`` in an image of ``size`` (width, height):
         for one of this detector's faces, where dlib's HOG detector would have boxed it (the registry's
         ``hog_box``; ``expand`` undone), else its box. Only a starting point: the refinement moves it to the
-        shape's own canonical box. A box cut by the image's edge keeps its place: its centre is not the
-        face's, and a start moved from it can settle on the wrong features (a nose taken for the eyes)."""
+        shape's own canonical box. A box at the image's edge (within :data:`EDGE_MARGIN` of its side) keeps
+        its place: cut by the edge, its centre is not the face's, and a start moved from it can settle on
+        the wrong features (a nose taken for the eyes); the margin also covers boxes scaled between an
+        image's reduced and full decodes, or moved by a video tracker."""
         mapping = self.spec.hog_box
         x1, y1, x2, y2 = face.box
-        if mapping is None or face.detector != self.name or min(x1, y1) <= 0 or x2 >= size[0] or y2 >= size[1]:
+        if mapping is None or face.detector != self.name:
+            return face.box
+        margin = EDGE_MARGIN * max(x2 - x1, y2 - y1)
+        if min(x1, y1) <= margin or x2 >= size[0] - margin or y2 >= size[1] - margin:
             return face.box
         dx, dy, side = mapping
         long = max(x2 - x1, y2 - y1) / (1.0 + 2.0 * self.expand)

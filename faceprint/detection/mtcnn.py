@@ -64,10 +64,13 @@ class MTCNN(Detector):
         return faces
 
     def _image(self, bgr: np.ndarray) -> np.ndarray:
-        """Normalised float32 RGB in the networks' layout: each pyramid level and crop is resized from it
-        (OpenCV's area resize is faster on float32 than on uint8, and nothing is rounded to uint8 between)."""
+        """RGB in the networks' layout, normalised float32 up to :data:`_FLOAT_MAX_PIXELS`: each pyramid level
+        and crop is resized from it (OpenCV's area resize is faster on float32 than on uint8, and nothing
+        is rounded to uint8 between). Larger images (``max_side=None``) stay uint8, a quarter of the memory;
+        their levels and crops are normalised once resized."""
         rgb = cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2RGB)
-        return _normalised(cv2.transpose(rgb) if self._model.transposed else rgb)
+        rgb = cv2.transpose(rgb) if self._model.transposed else rgb
+        return _normalised(rgb) if rgb.shape[0] * rgb.shape[1] <= _FLOAT_MAX_PIXELS else rgb
 
     def _finish(self, nets: Nets, img: np.ndarray, found: list[np.ndarray]) -> list[Face]:
         """P-Net's proposals (one array per level) through R-Net and O-Net: the faces."""
@@ -105,7 +108,7 @@ class MTCNN(Detector):
         found = []
         for s in scales:
             sw, sh = int(np.ceil(w * s)), int(np.ceil(h * s))
-            level = cv2.resize(img, (sh, sw) if t else (sw, sh), interpolation=cv2.INTER_AREA)
+            level = _as_input(cv2.resize(img, (sh, sw) if t else (sw, sh), interpolation=cv2.INTER_AREA))
             reg, prob = nets.pnet(level[None])
             reg, prob = (reg[0].transpose(1, 0, 2), prob[0].T) if t else (reg[0], prob[0])  # views
             r, c = np.nonzero(prob >= _STAGE_THRESHOLDS[0])
@@ -183,6 +186,13 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 
 #: a black pixel, normalised
 _BLACK = -127.5 * 0.0078125
+#: images up to this size are made float32 once (about 4 Mpx: 48 MB); the detector's ``max_side`` copy always is
+_FLOAT_MAX_PIXELS = 1 << 22
+
+
+def _as_input(pixels: np.ndarray) -> np.ndarray:
+    """A resized level or batch of crops as the networks take it (normalised float32)."""
+    return _normalised(pixels) if pixels.dtype == np.uint8 else pixels
 
 
 def _normalised(pixels: np.ndarray) -> np.ndarray:
@@ -192,11 +202,12 @@ def _normalised(pixels: np.ndarray) -> np.ndarray:
 
 
 def _crops(img: np.ndarray, boxes: np.ndarray, size: int, transposed: bool) -> np.ndarray:
-    """Each box cut out of the normalised image (padded with black outside it) and resized: (N, size, size, 3).
+    """Each box cut out of the image (padded with black outside it), resized and normalised: (N, size, size, 3).
 
     With ``transposed`` the image is (W, H, 3) and so are the crops."""
     h, w = img.shape[:2]
-    out = np.empty((len(boxes), size, size, 3), np.float32)
+    black = 0 if img.dtype == np.uint8 else _BLACK
+    out = np.empty((len(boxes), size, size, 3), img.dtype)
     for i, b in enumerate(boxes.astype(np.int64)):
         x1, y1, x2, y2 = (b[1], b[0], b[3], b[2]) if transposed else (b[0], b[1], b[2], b[3])
         bw, bh = max(1, x2 - x1 + 1), max(1, y2 - y1 + 1)
@@ -204,8 +215,8 @@ def _crops(img: np.ndarray, boxes: np.ndarray, size: int, transposed: bool) -> n
         if sx1 == x1 and sy1 == y1 and sx2 == x1 + bw and sy2 == y1 + bh:
             patch = img[sy1:sy2, sx1:sx2]  # inside the image: no copy
         else:
-            patch = np.full((bh, bw, 3), _BLACK, np.float32)
+            patch = np.full((bh, bw, 3), black, img.dtype)
             if sx2 > sx1 and sy2 > sy1:
                 patch[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
         out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
-    return out
+    return _as_input(out)

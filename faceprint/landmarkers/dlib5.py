@@ -31,7 +31,8 @@ class Dlib5(LandmarkModel):
         self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None
     ) -> list[np.ndarray]:
         """Each first-pass shape run again on :func:`~faceprint.alignment.canonical_box` of the last result
-        (up to :data:`~faceprint.alignment.REFINE_PASSES` times, until that box stays put), so the shape
+        (up to :data:`~faceprint.alignment.REFINE_PASSES` times, until that box stays put within
+        :data:`~faceprint.alignment.REFINE_TOLERANCE`), so the shape
         no longer depends on the detector's box geometry. ``boxes``: the box of each first pass, where known."""
         if not shapes:
             return []

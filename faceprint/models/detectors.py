@@ -12,7 +12,7 @@ from faceprint.models.specs import DEVICES, DetectorSpec, WeightFile
 
 #: where dlib_hog boxes a face MTCNN boxes: slightly lower, 0.81 of the size
 #: (``benchmarks/derive_templates.py --map mtcnn ../shared/faces``)
-MTCNN_HOG_BOX = (0.0088, 0.085, 0.8119)
+MTCNN_HOG_BOX = (0.0087, 0.085, 0.8119)
 
 DETECTORS: tuple[DetectorSpec, ...] = (
     DetectorSpec(
