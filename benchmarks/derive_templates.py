@@ -16,6 +16,7 @@ sets' medians — the registry's ``hog_box`` for that detector (the 5-point pred
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,30 +47,40 @@ def main(folder: str) -> None:
     print("std:\n", np.round(arr.std(0), 4))
 
 
+def _set_images(root: str) -> Iterator[tuple[str, np.ndarray]]:
+    """(set name, BGR pixels) of every image of identities/, orl/ and group/ under ``root``."""
+    from faceprint.image import load_image
+
+    for sub in ("identities", "orl", "group"):
+        for p in sorted((Path(root) / sub).rglob("*")):
+            if p.suffix.lower() in (".jpg", ".png"):
+                yield sub, load_image(p).pixels
+
+
+def _print_sets(rows: dict[str, list[tuple[float, float, float]]]) -> np.ndarray:
+    """Each set's count and median; all rows as one array."""
+    for sub, r in rows.items():
+        print(sub, len(r), np.round(np.median(np.array(r), 0), 4))
+    return np.array([x for r in rows.values() for x in r])
+
+
 def hog_box(root: str) -> None:
     from faceprint.alignment import shape_predictor
     from faceprint.detection import create_detector
-    from faceprint.image import load_image
     from faceprint.models import weights
     from faceprint.models.landmarkers import DLIB_SHAPE_5
 
     det = create_detector("dlib_hog")
     pred = shape_predictor(str(weights.resolve(DLIB_SHAPE_5)))
     rows: dict[str, list[tuple[float, float, float]]] = {}
-    for sub in ("identities", "orl", "group"):
-        for p in sorted((Path(root) / sub).rglob("*")):
-            if p.suffix.lower() not in (".jpg", ".png"):
-                continue
-            img = load_image(p).pixels
-            for f in det.detect(img):
-                m = similarity_transform(pred.predict(img, [f.box])[0], np.asarray(DLIB5_UNIT))
-                scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
-                x1, y1, x2, y2 = f.box
-                c = m @ np.array([(x1 + x2) / 2, (y1 + y2) / 2, 1.0])
-                rows.setdefault(sub, []).append((c[0], c[1], (x2 - x1 + y2 - y1) / 2 * scale))
-    for sub, r in rows.items():
-        print(sub, len(r), np.round(np.median(np.array(r), 0), 4))
-    every = np.array([x for r in rows.values() for x in r])
+    for sub, img in _set_images(root):
+        for f in det.detect(img):
+            m = similarity_transform(pred.predict(img, [f.box])[0], np.asarray(DLIB5_UNIT))
+            scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+            x1, y1, x2, y2 = f.box
+            c = m @ np.array([(x1 + x2) / 2, (y1 + y2) / 2, 1.0])
+            rows.setdefault(sub, []).append((c[0], c[1], (x2 - x1 + y2 - y1) / 2 * scale))
+    every = _print_sets(rows)
     print(f"all {len(every)} faces, median (cx, cy, side):", np.round(np.median(every, 0), 4))
 
 
@@ -78,33 +89,26 @@ def detector_map(name: str, root: str) -> None:
 
     from faceprint.detection import create_detector
     from faceprint.detection.base import EDGE_MARGIN
-    from faceprint.image import load_image
 
     hog, det = create_detector("dlib_hog"), create_detector(name)
     rows: dict[str, list[tuple[float, float, float]]] = {}
-    for sub in ("identities", "orl", "group"):
-        for p in sorted((Path(root) / sub).rglob("*")):
-            if p.suffix.lower() not in (".jpg", ".png"):
+    for sub, img in _set_images(root):
+        boxes = [f.box for f in hog.detect(img)]
+        for f in det.detect(img):
+            best = max(boxes, key=lambda b: _iou(b, f.box), default=None)
+            if best is None or _iou(best, f.box) < 0.3:
                 continue
-            img = load_image(p).pixels
-            boxes = [f.box for f in hog.detect(img)]
-            for f in det.detect(img):
-                best = max(boxes, key=lambda b: _iou(b, f.box), default=None)
-                if best is None or _iou(best, f.box) < 0.3:
-                    continue
-                x1, y1, x2, y2 = f.box
-                long = max(x2 - x1, y2 - y1)
-                margin = EDGE_MARGIN * long  # boxes at the edge are never mapped (Detector.predictor_box)
-                if min(x1, y1) <= margin or x2 >= img.shape[1] - margin or y2 >= img.shape[0] - margin:
-                    continue
-                hx1, hy1, hx2, hy2 = best
-                rows.setdefault(sub, []).append((
-                    ((hx1 + hx2) - (x1 + x2)) / 2 / long, ((hy1 + hy2) - (y1 + y2)) / 2 / long,
-                    (hx2 - hx1 + hy2 - hy1) / 2 / long,
-                ))  # fmt: skip
-    for sub, r in rows.items():
-        print(sub, len(r), np.round(np.median(np.array(r), 0), 4))
-    every = np.array([x for r in rows.values() for x in r])
+            x1, y1, x2, y2 = f.box
+            long = max(x2 - x1, y2 - y1)
+            margin = EDGE_MARGIN * long  # boxes at the edge are never mapped (Detector.predictor_box)
+            if min(x1, y1) <= margin or x2 >= img.shape[1] - margin or y2 >= img.shape[0] - margin:
+                continue
+            hx1, hy1, hx2, hy2 = best
+            rows.setdefault(sub, []).append((
+                ((hx1 + hx2) - (x1 + x2)) / 2 / long, ((hy1 + hy2) - (y1 + y2)) / 2 / long,
+                (hx2 - hx1 + hy2 - hy1) / 2 / long,
+            ))  # fmt: skip
+    every = _print_sets(rows)
     print(f"all {len(every)} faces, median:", tuple(np.round(np.median(every, 0), 4).tolist()))
     # ORL's 400 lab photos would outweigh the others: the registry takes the median of the sets' medians
     per_set = np.median([np.median(np.array(r), 0) for r in rows.values()], 0)

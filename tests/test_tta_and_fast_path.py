@@ -185,28 +185,41 @@ def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> 
     assert float(np.median(dists)) <= 0.01, dists
 
 
-def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -> None:
-    from faceprint.alignment import REFINE_PASSES, ShapePredictor5, canonical_box
+_SHAPE = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
 
-    fixed = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
-    calls: list[object] = []
 
-    class Part:
-        def __init__(self, x: float, y: float) -> None:
-            self.x, self.y = x, y
+class _Part:
+    def __init__(self, x: float, y: float) -> None:
+        self.x, self.y = x, y
+
+
+class _FakeDlib:
+    @staticmethod
+    def rectangle(*r: int) -> tuple[int, ...]:
+        return r
+
+
+def _fake_predictor(fixed: np.ndarray, calls: list) -> tuple[object, type]:
+    """ShapePredictor5's own loop on a predictor that always says ``fixed`` (logging each rect in
+    ``calls``), and the result type it returns (for predictors that change ``fixed`` as they go)."""
+    from faceprint.alignment import ShapePredictor5
 
     class Shape:
-        def parts(self) -> list[Part]:
-            return [Part(x, y) for x, y in fixed]
+        def parts(self) -> list[_Part]:
+            return [_Part(x, y) for x, y in fixed]
 
-    class FakeDlib:
-        @staticmethod
-        def rectangle(*r: int) -> tuple[int, ...]:
-            return r
-
-    pred = object.__new__(ShapePredictor5)  # the predictor's own loop, on a predictor that always says `fixed`
-    pred._dlib = FakeDlib
+    pred = object.__new__(ShapePredictor5)
+    pred._dlib = _FakeDlib
     pred._predictor = lambda img, rect: calls.append(rect) or Shape()
+    return pred, Shape
+
+
+def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -> None:
+    from faceprint.alignment import REFINE_PASSES, canonical_box
+
+    fixed = _SHAPE.copy()
+    calls: list[object] = []
+    pred, Shape = _fake_predictor(fixed, calls)
     img = np.zeros((300, 300, 3), np.uint8)
     assert REFINE_PASSES == 2
     out = pred.refine(img, [fixed], [canonical_box(fixed)])  # already at its fixed point: no pass at all
@@ -236,28 +249,11 @@ def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -
 
 
 def test_refinement_skips_a_pass_whose_box_is_within_the_tolerance() -> None:
-    from faceprint.alignment import REFINE_TOLERANCE, ShapePredictor5, _rect, canonical_box
+    from faceprint.alignment import REFINE_TOLERANCE, _rect, canonical_box
 
-    base = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
-    fixed = (base - base.mean(0)) * 2.0 + 150.0  # a large face: the tolerance is a few pixels
+    fixed = (_SHAPE - _SHAPE.mean(0)) * 2.0 + 150.0  # a large face: the tolerance is a few pixels
     calls: list[object] = []
-
-    class Part:
-        def __init__(self, x: float, y: float) -> None:
-            self.x, self.y = x, y
-
-    class Shape:
-        def parts(self) -> list[Part]:
-            return [Part(x, y) for x, y in fixed]
-
-    class FakeDlib:
-        @staticmethod
-        def rectangle(*r: int) -> tuple[int, ...]:
-            return r
-
-    pred = object.__new__(ShapePredictor5)
-    pred._dlib = FakeDlib
-    pred._predictor = lambda img, rect: calls.append(rect) or Shape()
+    pred, _ = _fake_predictor(fixed, calls)
     img = np.zeros((300, 300, 3), np.uint8)
     box = canonical_box(fixed)
     tol = REFINE_TOLERANCE * (box[2] - box[0])
