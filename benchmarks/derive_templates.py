@@ -9,8 +9,8 @@ detected face, mapped into dlib's unit frame by the similarity that takes the fa
 (centre x, centre y, side), per set and the median over identities/, orl/ and group/ — the
 ``alignment._HOG_BOX_IN_DLIB_UNIT`` that :func:`faceprint.alignment.canonical_box` uses.
 ``--map``: where dlib_hog's box sits relative to DETECTOR's box around the same face (IoU >= 0.3):
-centre offsets and side in units of DETECTOR's box's longer side, per set, and the median of the
-sets' medians — the registry's ``hog_box`` for that detector (the 5-point predictor's first box).
+centre offsets and side in units of DETECTOR's box's longer side (boxes at the image's edge left
+out, as the pipeline never maps them), per set, and the median of the sets' medians — the registry's ``hog_box`` for that detector (the 5-point predictor's first box).
 """
 
 from __future__ import annotations

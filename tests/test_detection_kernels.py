@@ -100,3 +100,19 @@ def test_mtcnn_keeps_large_images_uint8_and_finds_the_same_faces(monkeypatch: py
     assert len(as_float) == len(as_uint8) >= 2
     for a, b in zip(as_float, as_uint8):  # the levels and crops differ only by uint8 rounding
         assert np.abs(np.subtract(a.box, b.box)).max() <= 0.05 * (a.box[2] - a.box[0]), (a.box, b.box)
+
+
+def test_mtcnn_crops_pad_outside_the_image_with_black_in_either_dtype() -> None:
+    from faceprint.detection.mtcnn import _BLACK, _crops, _normalised
+
+    img = np.random.default_rng(3).integers(1, 256, (40, 50, 3), dtype=np.uint8)  # no black pixel of its own
+    boxes = np.array([[-10.0, -6.0, 29.0, 33.0], [30.0, 20.0, 69.0, 59.0], [5.0, 5.0, 24.0, 24.0]])
+    for transposed in (False, True):
+        src = img.transpose(1, 0, 2).copy() if transposed else img
+        a, b = _crops(src, boxes, 24, transposed), _crops(_normalised(src), boxes, 24, transposed)
+        assert a.dtype == b.dtype == np.float32 and a.shape == (3, 24, 24, 3)
+        np.testing.assert_allclose(a, b, atol=1 / 128)  # uint8 rounding of the resize only: a grey level
+        # the first box starts 10 columns and 6 rows outside: its first 24 * 6 / 40 rows are all black
+        corner = b[0, :3] if not transposed else b[0, :, :3]
+        np.testing.assert_allclose(corner, _BLACK, atol=1e-6)
+        assert np.abs(b[2] - _BLACK).min() > 0  # a box inside the image has no padding

@@ -108,8 +108,9 @@ class Detector(LazyModel):
         ``hog_box``; ``expand`` undone), else its box. Only a starting point: the refinement moves it to the
         shape's own canonical box. A box at the image's edge (within :data:`EDGE_MARGIN` of its side) keeps
         its place: cut by the edge, its centre is not the face's, and a start moved from it can settle on
-        the wrong features (a nose taken for the eyes); the margin also covers boxes scaled between an
-        image's reduced and full decodes, or moved by a video tracker."""
+        the wrong features (a nose taken for the eyes); the margin (of the box as given, ``expand``
+        included) also covers boxes scaled between an image's reduced and full decodes, or moved by a
+        video tracker."""
         mapping = self.spec.hog_box
         x1, y1, x2, y2 = face.box
         if mapping is None or face.detector != self.name:

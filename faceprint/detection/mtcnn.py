@@ -186,7 +186,7 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 
 #: a black pixel, normalised
 _BLACK = -127.5 * 0.0078125
-#: images up to this size are made float32 once (about 4 Mpx: 48 MB); the detector's ``max_side`` copy always is
+#: images up to this size are made float32 once (about 4 Mpx: 48 MB), as the default ``max_side`` copies always are
 _FLOAT_MAX_PIXELS = 1 << 22
 
 
