@@ -115,11 +115,12 @@ class Detector(LazyModel):
         x1, y1, x2, y2 = face.box
         if mapping is None or face.detector != self.name:
             return face.box
-        margin = EDGE_MARGIN * max(x2 - x1, y2 - y1)
+        given = max(x2 - x1, y2 - y1)
+        margin = EDGE_MARGIN * given
         if min(x1, y1) <= margin or x2 >= size[0] - margin or y2 >= size[1] - margin:
             return face.box
         dx, dy, side = mapping
-        long = max(x2 - x1, y2 - y1) / (1.0 + 2.0 * self.expand)
+        long = given / (1.0 + 2.0 * self.expand)
         cx, cy, half = (x1 + x2) / 2 + dx * long, (y1 + y2) / 2 + dy * long, side * long / 2
         return (cx - half, cy - half, cx + half, cy + half)
 

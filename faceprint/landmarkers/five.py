@@ -65,11 +65,9 @@ class FivePointStage:
         """dlib's 5-point shape of every face in ``pixels``, reusing the first pass :meth:`fill` made;
         ``refine``: run again on the box dlib's HOG detector would draw (:meth:`Dlib5.refine`)."""
         first: list[np.ndarray | None] = [f.dlib5 for f in faces]
-        todo = [i for i, s in enumerate(first) if s is None]
-        # the box each first pass ran on, where this call made it (a carried shape's box is not known here)
-        boxes: list[Box | None] = [None] * len(faces)
-        for i in todo:
-            boxes[i] = self._start(faces[i], pixels)
+        # the box each first pass runs on, where this call makes it (a carried shape's box is not known here)
+        boxes: list[Box | None] = [self._start(f, pixels) if f.dlib5 is None else None for f in faces]
+        todo = [i for i, b in enumerate(boxes) if b is not None]
         if todo:
             for i, s in zip(todo, self.model.predict(pixels, [boxes[i] for i in todo])):
                 first[i] = s
