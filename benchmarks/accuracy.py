@@ -34,6 +34,7 @@ from faceprint.alignment import (
     shape_predictor,
 )
 from faceprint.augment import embed_augmented
+from faceprint.config import DEFAULT_FACES
 from faceprint.detection import create_detector
 from faceprint.evaluation.metrics import accuracy, eer, kfold_accuracy, tar_at_far
 from faceprint.image import load_image
@@ -128,9 +129,10 @@ def detect_largest(det_name: str, images: list[np.ndarray]) -> list[Face | None]
     return out
 
 
-#: End-to-end rows: the public Pipeline on the image files (largest face), as a user runs it.
+#: End-to-end rows: the public Pipeline on the image files (its default face policy), as a user runs it.
 PIPELINES: dict[str, dict] = {
     "Pipeline(): the default": {},
+    "Pipeline(), faces='largest'": {"faces": "largest"},
     "Pipeline(tta='none')": {"tta": "none"},
     "Pipeline(refine_shape=False)": {"refine_shape": False},
     "Pipeline(): MTCNN max_side 1024, full decode": {"detector_options": {"max_side": 1024}, "reduced_decode": False},
@@ -143,11 +145,13 @@ def pipeline_vecs(paths: list[Path], kwargs: dict) -> list[np.ndarray | None]:
     from faceprint.errors import NoFaceError
     from faceprint.pipeline import Pipeline
 
-    pipe = Pipeline(**kwargs)
+    options = dict(kwargs)
+    faces = options.pop("faces", DEFAULT_FACES)
+    pipe = Pipeline(**options)
     out: list[np.ndarray | None] = []
     for p in paths:
         try:
-            out.append(pipe.represent(p)[0].embedding)
+            out.append(pipe.represent(p, faces=faces)[0].embedding)
         except NoFaceError:
             out.append(None)
     return out

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from faceprint.augment import DEFAULT_TTA
-from faceprint.config import DEFAULT_STREAM_ERRORS, PipelineConfig
+from faceprint.config import DEFAULT_FACES, DEFAULT_STREAM_ERRORS, PipelineConfig
 from faceprint.errors import ConfigError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, iter_images
 from faceprint.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, Pipeline, get_pipeline
@@ -44,7 +44,7 @@ def verify(
     align: str = "template",
     tta: str | None = DEFAULT_TTA,
     num_jitters: int = 0,
-    faces: str = "largest",
+    faces: str = DEFAULT_FACES,
     enforce_detection: bool = True,
     rgb: bool = False,
     anti_spoofing: bool = False,
@@ -75,7 +75,7 @@ def represent(
     align: str = "template",
     tta: str | None = DEFAULT_TTA,
     num_jitters: int = 0,
-    faces: str = "largest",
+    faces: str = DEFAULT_FACES,
     enforce_detection: bool = True,
     rgb: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -83,7 +83,7 @@ def represent(
     device: str = "cpu",
     config: PipelineConfig | None = None,
 ) -> list[Representation]:
-    """One embedding per face (the largest face by default; ``faces="all"`` for every face); ``tta`` as in
+    """One embedding per face (the photo's main face by default, large and central; ``faces="all"`` for every face); ``tta`` as in
     :func:`verify`.
 
     ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
@@ -104,7 +104,7 @@ def represent_stream(
     num_jitters: int = 0,
     batch_size: int = 32,
     workers: int = 2,
-    faces: str = "largest",
+    faces: str = DEFAULT_FACES,
     enforce_detection: bool = True,
     errors: str = DEFAULT_STREAM_ERRORS,
     max_pixels: int = DEFAULT_MAX_PIXELS,

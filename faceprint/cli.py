@@ -45,11 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("img2", help="second photo (path)")
     p.add_argument("--threshold", type=checked_arg(float, 0.0), default=None,
                    help="same person when distance <= this (>= 0; default: the model's for the metric)")  # fmt: skip
-    O.add_faces(p, help="which face of each photo: largest, best scoring, or all pairs (default: largest)")
+    O.add_faces(p, help="which face of each photo: main (the subject: large and central), largest, best "
+                "scoring, or all pairs (default: main)")
     _common(p)
     p = sub.add_parser("represent", help="embeddings of the faces in a photo", **kw)
     p.add_argument("img", help="the photo (path)")
-    O.add_faces(p, help="which faces to embed (default: largest)")
+    O.add_faces(p, help="which faces to embed: main, largest, best or all (default: main)")
     _common(p, metric=False)
     p = sub.add_parser("detect", help="find faces; optionally draw them", **kw)
     p.add_argument("img", help="the photo (path)")

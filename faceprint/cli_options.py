@@ -12,6 +12,7 @@ from faceprint.augment import DEFAULT_TTA, TTA_MODES
 from faceprint.config import (
     ALIGN_MODES,
     DEFAULT_DETECTOR,
+    DEFAULT_FACES,
     DEFAULT_RECOGNIZER,
     DEVICES,
     FACE_POLICIES,
@@ -76,9 +77,9 @@ def add_tta(p: Any, *, gallery: bool = False) -> None:
                    help=f"test-time augmentation: flip averages each face with its mirror image, none does not ({shown})")  # fmt: skip
 
 
-def add_faces(p: Any, *, default: str = "largest", help: str | None = None) -> None:
+def add_faces(p: Any, *, default: str = DEFAULT_FACES, help: str | None = None) -> None:
     p.add_argument("--faces", default=default, choices=FACE_POLICIES,
-                   help=help or f"which faces: largest, best scoring, or all (default: {default})")  # fmt: skip
+                   help=help or f"which faces: main (the subject: large and central), largest, best scoring, or all (default: {default})")  # fmt: skip
 
 
 def add_max_pixels(p: Any, default: int | None = DEFAULT_MAX_PIXELS) -> None:

@@ -20,15 +20,17 @@ DEFAULT_DETECTOR = "mtcnn"
 DEFAULT_RECOGNIZER = "dlib"
 #: "template": 5-point similarity onto the recognizer's template; "eye_line": eyes level, box crop; "none": box crop
 ALIGN_MODES = ("template", "eye_line", "none")
-#: which faces of an image: the largest, the best scoring, or all
-FACE_POLICIES = ("largest", "best", "all")
+#: which faces of an image: the main subject (large and central; faceprint.detection.select), the largest,
+#: the best scoring, or all
+FACE_POLICIES = ("main", "largest", "best", "all")
+DEFAULT_FACES = "main"
 DEVICES = ("cpu", "cuda", "auto")
 #: ``represent_stream(errors=...)``: "skip" reports a bad image in its result, "raise" stops the stream
 STREAM_ERRORS = ("skip", "raise")
 DEFAULT_STREAM_ERRORS = "skip"
 
 __all__ = [
-    "ALIGN_MODES", "DEFAULT_DETECTOR", "DEFAULT_RECOGNIZER", "DEFAULT_STREAM_ERRORS", "DEFAULT_TTA", "DEVICES",
+    "ALIGN_MODES", "DEFAULT_DETECTOR", "DEFAULT_FACES", "DEFAULT_RECOGNIZER", "DEFAULT_STREAM_ERRORS", "DEFAULT_TTA", "DEVICES",
     "FACE_POLICIES", "STREAM_ERRORS", "TTA_MODES", "PipelineConfig", "check_device", "check_faces",
 ]  # fmt: skip
 

@@ -24,6 +24,7 @@ from faceprint.analysis.analyze import Analyzer
 from faceprint.augment import DEFAULT_TTA, check_tta, describe, embed_augmented
 from faceprint.config import (
     DEFAULT_DETECTOR,
+    DEFAULT_FACES,
     DEFAULT_RECOGNIZER,
     DEFAULT_STREAM_ERRORS,
     FACE_POLICIES,  # noqa: F401  (importable from here, as before)
@@ -32,6 +33,8 @@ from faceprint.config import (
     check_faces,
 )
 from faceprint.detection import Detector, create_detector
+from faceprint.detection.select import PICKS
+from faceprint.detection.select import pick as pick_face
 from faceprint.errors import ConfigError, FaceprintError, NoFaceError, SpoofError
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
 from faceprint.image_draft import load_reduced
@@ -185,22 +188,22 @@ class Pipeline:
         from the 5-point stage for detectors that give none)."""
         return self._detect(load_image(image, max_pixels=self.max_pixels))
 
-    def _detect(self, img: LoadedImage, *, largest: bool = False) -> list[Face]:
-        faces = self.detector.detect(img, largest=largest)
+    def _detect(self, img: LoadedImage, *, pick: str | None = None) -> list[Face]:
+        faces = self.detector.detect(img, pick=pick)
         if faces and self._box_only():
             faces = self.five.fill(img.pixels, faces)
         return faces
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         check_faces(policy)
-        faces = self._detect(img, largest=policy == "largest")
+        faces = self._detect(img, pick=policy if policy in PICKS else None)
         if not faces:
             if enforce_detection:
                 raise NoFaceError(img.source, self.detector.name)
             log.info("%s: no face found; using the whole image", img.source)
             return [Face(box=(0.0, 0.0, float(img.width), float(img.height)), score=0.0, detector="none")]
-        if policy == "largest":
-            return [max(faces, key=lambda f: f.area)]
+        if policy in PICKS:
+            return [pick_face(policy, faces, img.width, img.height)]
         if policy == "best":
             return [faces[0]]
         return faces
@@ -248,7 +251,7 @@ class Pipeline:
         return img, found, crops
 
     def prepare_faces(
-        self, image: ImageInput, *, rgb: bool = False, faces: str = "largest", enforce_detection: bool = True,
+        self, image: ImageInput, *, rgb: bool = False, faces: str = DEFAULT_FACES, enforce_detection: bool = True,
         min_quality: float | None = None,
     ) -> tuple[LoadedImage, list[Face], list[np.ndarray]]:  # fmt: skip
         """Decode, detect and align one image as :meth:`represent` does, without embedding: (image the crops
@@ -291,7 +294,7 @@ class Pipeline:
         anti_spoofing: bool = False,
         landmarks: str | None = None,
     ) -> list[ExtractedFace]:
-        """Detected faces with aligned crops. ``faces``: "all" (default), "largest" or "best".
+        """Detected faces with aligned crops. ``faces``: "all" (default), "main", "largest" or "best".
 
         ``anti_spoofing=True`` fills each face's ``is_real`` and ``antispoof_score`` (it raises nothing).
         ``landmarks="68"`` / ``"468"`` (or a landmark model's name) adds dense landmarks and head pose.
@@ -316,10 +319,11 @@ class Pipeline:
 
     # -- represent ------------------------------------------------------------------------------
     def represent(
-        self, image: ImageInput, *, faces: str = "largest", enforce_detection: bool = True, rgb: bool = False,
+        self, image: ImageInput, *, faces: str = DEFAULT_FACES, enforce_detection: bool = True, rgb: bool = False,
         min_quality: float | None = None,
     ) -> list[Representation]:  # fmt: skip
-        """Embeddings of the faces in one image (``faces``: "largest" default, "best" or "all").
+        """Embeddings of the faces in one image (``faces``: "main", the default — the photo's
+        subject, large and central (:mod:`faceprint.detection.select`) —, "largest", "best" or "all").
 
         ``min_quality``: leave out faces whose :func:`faceprint.quality.face_quality` score is lower
         (possibly all of them: the list is then empty)."""
@@ -330,7 +334,7 @@ class Pipeline:
         self,
         images: Iterable[ImageInput],
         *,
-        faces: str = "largest",
+        faces: str = DEFAULT_FACES,
         enforce_detection: bool = True,
         rgb: bool = False,
         min_quality: float | None = None,
@@ -361,7 +365,7 @@ class Pipeline:
         *,
         batch_size: int = 32,
         workers: int = 2,
-        faces: str = "largest",
+        faces: str = DEFAULT_FACES,
         enforce_detection: bool = True,
         errors: str = DEFAULT_STREAM_ERRORS,
         rgb: bool = False,
@@ -428,7 +432,7 @@ class Pipeline:
         *,
         metric: str | None = None,
         threshold: float | None = None,
-        faces: str = "largest",
+        faces: str = DEFAULT_FACES,
         enforce_detection: bool = True,
         rgb: bool = False,
         anti_spoofing: bool = False,

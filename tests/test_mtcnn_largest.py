@@ -1,6 +1,6 @@
-"""MTCNN's largest-face search (``detect(largest=True)``, the pipeline's default face policy):
-the same face as the largest of all detections, found without the big pyramid levels when they
-cannot give a larger one."""
+"""MTCNN's one-face search (``detect(pick="largest")``; "main", the pipeline's default, in
+tests/test_select.py): the same face as the largest of all detections, found without the big pyramid
+levels when they cannot give a larger one."""
 
 from __future__ import annotations
 
@@ -61,15 +61,16 @@ def test_largest_skips_the_fine_levels_only_when_they_cannot_give_a_larger_face(
     counting = _Counting(det._model)
     det._model = counting
 
-    def pixels(img: np.ndarray, largest: bool) -> int:
+    def pixels(img: np.ndarray, pick: str | None) -> int:
         counting.pixels = 0
-        det.detect(img, largest=largest)
+        det.detect(img, pick=pick)
         return counting.pixels
 
     for img in (load_image(IDENTITIES / "img1.jpg").pixels, _crop("identities/img1.jpg")):
-        assert pixels(img, True) < 0.3 * pixels(img, False)  # a portrait: the big levels are skipped
+        for pick in ("largest", "main"):  # a portrait: the big levels are skipped
+            assert pixels(img, pick) < 0.3 * pixels(img, None), pick
     group = load_image(FACES / "group" / "sample1.jpg").pixels  # small faces: every level is needed
-    assert pixels(group, True) >= pixels(group, False)
+    assert pixels(group, "largest") >= pixels(group, None)
 
 
 @needs_faces

@@ -81,8 +81,10 @@ def test_multi_face_policies(pipeline: Pipeline) -> None:
     path = IDENTITIES / "couple.jpg"
     everyone = pipeline.represent(path, faces="all")
     assert len(everyone) == 2
-    (largest,) = pipeline.represent(path)
+    (largest,) = pipeline.represent(path, faces="largest")
     assert largest.face.area == max(r.face.area for r in everyone)
+    (main,) = pipeline.represent(path)  # the default, "main": here the largest face is also the central one
+    assert main.face.box == largest.face.box
     # the img1 person is in couple.jpg: with faces="all" the closest pair decides
     r = pipeline.verify(IDENTITIES / "img1.jpg", path, faces="all")
     assert r.verified

@@ -176,7 +176,7 @@ def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> 
     dists = []
     for p in sorted((FACES / "orl").glob("s*/1.png"))[:24]:  # small faces: MTCNN's box is far from HOG's
         img = load_image(p)
-        hog, mt = hog_pipe._detect(img, largest=True), pipe._detect(img, largest=True)
+        hog, mt = hog_pipe._detect(img, pick="largest"), pipe._detect(img, pick="largest")
         if hog and mt:
             crops = [pipe.align_faces(LoadedImage(img.pixels, p.name), f)[1][0] for f in (hog, mt)]
             dists.append(float(np.linalg.norm(np.subtract(*pipe.embed(crops)))))

@@ -10,6 +10,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from faceprint.detection.select import PICKS
+from faceprint.detection.select import pick as pick_face
 from faceprint.errors import ConfigError
 from faceprint.image import ImageInput, load_image
 from faceprint.models.runtime import LazyModel
@@ -81,12 +83,17 @@ class Detector(LazyModel):
         ``min_size`` is ``min_face_size`` in ``bgr``'s pixels: a hint; the base class filters anyway.
         """
 
-    def _detect_largest(self, bgr: np.ndarray, min_size: float) -> list[Face]:
-        """Raw detections that include the largest face; a detector that can find it faster overrides this."""
+    def _detect_picked(self, bgr: np.ndarray, min_size: float, policy: str) -> list[Face]:
+        """Raw detections that include the face ``policy`` (:mod:`faceprint.detection.select`) keeps; a
+        detector that can find it faster overrides this."""
         return self._detect(bgr, min_size)
 
-    def detect(self, image: ImageInput, *, largest: bool = False) -> list[Face]:
-        """Faces in one image, highest score first; with ``largest``, only the largest (by box area) of them."""
+    def detect(self, image: ImageInput, *, largest: bool = False, pick: str | None = None) -> list[Face]:
+        """Faces in one image, highest score first; with ``pick`` ("main" or "largest"; ``largest=True`` is
+        short for ``pick="largest"``), only the face that policy keeps (:mod:`faceprint.detection.select`)."""
+        pick = pick or ("largest" if largest else None)
+        if pick is not None and pick not in PICKS:
+            raise ConfigError(f"unknown pick policy {pick!r}; use one of {', '.join(PICKS)}")
         bgr = load_image(image).pixels
         if min(bgr.shape[:2]) < self.min_face_size:  # no face fits; some networks also fail on such inputs
             return []
@@ -97,10 +104,11 @@ class Detector(LazyModel):
             scale = self.max_side / max(bgr.shape[:2])
             size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
             work = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-        faces = (self._detect_largest if largest else self._detect)(work, self.min_face_size * scale)
+        min_size = self.min_face_size * scale
+        faces = self._detect_picked(work, min_size, pick) if pick else self._detect(work, min_size)
         if scale != 1.0:
             faces = [f.scaled(1.0 / scale) for f in faces]
-        return self._postprocess(faces, bgr, largest)
+        return self._postprocess(faces, bgr, pick)
 
     def predictor_box(self, face: Face, size: tuple[int, int]) -> tuple[float, float, float, float]:
         """The box dlib's 5-point predictor starts from for ``face`` in an image of ``size`` (width, height):
@@ -127,7 +135,7 @@ class Detector(LazyModel):
     def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
         return [self.detect(img) for img in images]
 
-    def _postprocess(self, faces: list[Face], bgr: np.ndarray, largest: bool = False) -> list[Face]:
+    def _postprocess(self, faces: list[Face], bgr: np.ndarray, pick: str | None = None) -> list[Face]:
         h, w = bgr.shape[:2]
         out: list[Face] = []
         for f in faces:
@@ -144,8 +152,8 @@ class Detector(LazyModel):
         out.sort(key=lambda f: -f.score)
         if self.max_faces is not None:
             out = out[: self.max_faces]
-        if largest and out:
-            out = [max(out, key=lambda f: f.area)]
+        if pick and out:
+            out = [pick_face(pick, out, w, h)]
         return out
 
 

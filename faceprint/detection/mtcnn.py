@@ -14,11 +14,12 @@ import numpy as np
 
 from faceprint.detection.base import Detector, nms
 from faceprint.detection.mtcnn_nets import Nets, OnnxNets
+from faceprint.detection.select import settled
 from faceprint.types import Face
 
 _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
-#: detect(largest=True) runs the levels whose window is at least these fractions of the short side first
+#: detect(pick=...) runs the levels whose window is at least these fractions of the short side first
 _COARSE_WINDOWS = (1 / 5, 1 / 8)
 
 
@@ -35,20 +36,22 @@ class MTCNN(Detector):
         nets, img = self._model, self._image(bgr)
         return self._finish(nets, img, self._proposals(nets, img, self._scales(*bgr.shape[:2], min_size)))
 
-    def _detect_largest(self, bgr: np.ndarray, min_size: float) -> list[Face]:
+    def _detect_picked(self, bgr: np.ndarray, min_size: float, policy: str) -> list[Face]:
         """The pyramid from the coarse levels down, in stages (faces of at least 1/5, then 1/8 of the short
-        side, then all): when the largest face found so far is at least twice the largest window of the
-        levels not run yet, none of those can give a larger face, and they are skipped. Each stage's
-        proposals join the earlier ones through R- and O-Net, so the last stage is :meth:`_detect`
-        itself. A stop before it returns the largest of :meth:`_detect`'s faces unless a finer level
-        would have put a better-scoring face inside it, which O-Net's "min" NMS would then remove (never
-        on 302 fixture images; tests/test_mtcnn_largest.py checks eight). LFW-like crops stop after the first
-        stage, portraits after the second; only small faces need the big levels."""
+        side, then all): once no face under twice the largest window of the levels not run yet could change
+        the face ``policy`` keeps (:func:`faceprint.detection.select.settled`: for "largest", the largest
+        face found is at least that big), those levels are skipped. Each stage's proposals join the earlier
+        ones through R- and O-Net, so the last stage is :meth:`_detect` itself. A stop before it returns
+        the face :meth:`_detect`'s faces would give unless a finer level would have put a better-scoring
+        face inside it, which O-Net's "min" NMS would then remove (never on 302 fixture images;
+        tests/test_mtcnn_largest.py checks eight). LFW-like crops stop after the first stage, portraits
+        after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
         nets, img = self._model, self._image(bgr)
         remaining = self._scales(*bgr.shape[:2], min_size)  # descending: the finest levels first
-        short = min(bgr.shape[:2])
+        h, w = bgr.shape[:2]
+        short = min(h, w)
         found: list[np.ndarray] = []
         faces: list[Face] = []  # no pyramid level at all (a strip thinner than 12 pixels): no face
         for cut in (*_COARSE_WINDOWS, 0.0):
@@ -58,8 +61,8 @@ class MTCNN(Detector):
             remaining = remaining[: len(remaining) - len(stage)]
             found += self._proposals(nets, img, stage)
             faces = self._finish(nets, img, found)
-            kept = [min(f.width, f.height) for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
-            if not remaining or (kept and max(kept) >= 2 * 12.0 / remaining[-1]):
+            kept = [f for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
+            if not remaining or settled(policy, kept, w, h, 2 * 12.0 / remaining[-1]):
                 return faces
         return faces
 

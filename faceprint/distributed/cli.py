@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from faceprint.config import FACE_POLICIES
+from faceprint.config import DEFAULT_FACES, FACE_POLICIES
 
 
 def add_index_options(p: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--embed-actors", type=int, default=1, help="recognizer actors (default 1)")
     g.add_argument("--gpus-per-actor", type=float, default=0.0, help="GPUs per recognizer actor (default 0)")
     g.add_argument("--batch-size", type=int, default=32, help="faces per embedding batch (default 32)")
-    g.add_argument("--faces", default="largest", choices=FACE_POLICIES, help="faces kept per image")
+    g.add_argument("--faces", default=DEFAULT_FACES, choices=FACE_POLICIES, help="faces kept per image")
     g.add_argument("--identity-column", default=None, help="list column holding the identity (default: identity)")
     g.add_argument("--write-images", type=int, default=256, help="finished images per store write (default 256)")
     g.add_argument("--report", default=None, help="failure report JSON (default: DB/index-report.json)")  # fmt: skip

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import parse
+from faceprint.config import DEFAULT_FACES, check_faces
 from faceprint.distributed.sinks import DoneImage, GallerySink
 from faceprint.errors import ConfigError, DependencyError
 from faceprint.image import DEFAULT_MAX_PIXELS
@@ -125,7 +126,7 @@ def index(
     detector: str = "mtcnn",
     align: str = "template",
     metric: str | None = None,
-    faces: str = "largest",
+    faces: str = DEFAULT_FACES,
     tta: str | None = "auto",
     num_jitters: int = 0,
     identity_column: str | None = None,
@@ -155,8 +156,7 @@ def index(
     working directory). Images over ``max_pixels`` are refused (from their header, before decoding)
     and listed in the report.
     """
-    if faces not in ("largest", "best", "all"):
-        raise ConfigError(f"unknown faces policy {faces!r}; use largest, best or all")
+    check_faces(faces)
     if min(embed_actors, batch_size, task_images, write_images) < 1:
         raise ConfigError("embed_actors, batch_size, task_images and write_images must be >= 1")
     ray = _ray()

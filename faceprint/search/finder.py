@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import DEFAULT_TTA
+from faceprint.config import DEFAULT_FACES
 from faceprint.errors import ConfigError, EmptyGalleryError, StoreError
 from faceprint.files import escape_text
 from faceprint.image import ImageInput, load_image
@@ -47,7 +48,7 @@ def folder_gallery_path(folder: str | os.PathLike[str], contract: EmbeddingContr
 
 def open_gallery(
     db: str | os.PathLike[str], *, model: str = "dlib", detector: str = "mtcnn", align: str = "template",
-    metric: str | None = None, faces: str = "largest", gallery: str | os.PathLike[str] | None = None,
+    metric: str | None = None, faces: str = DEFAULT_FACES, gallery: str | os.PathLike[str] | None = None,
     tta: str | None = "auto", num_jitters: int = 0, **store_options: Any,
 ) -> tuple[Gallery, Path | None]:  # fmt: skip
     """(gallery, image folder to sync or None) for ``db``: an image folder, a gallery folder or a URL.

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import DEFAULT_TTA, parse
-from faceprint.config import PipelineConfig
+from faceprint.config import DEFAULT_FACES, PipelineConfig
 from faceprint.errors import ConfigError, ContractError, ImageError, Interrupted, NoFaceError
 from faceprint.files import escape_text, text_key
 from faceprint.image import DEFAULT_MAX_PIXELS, ImageInput, load_image
@@ -61,7 +61,7 @@ class Gallery:
         detector: str = "mtcnn",
         align: str = "template",
         metric: str | None = None,
-        faces: str = "largest",
+        faces: str = DEFAULT_FACES,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         min_quality: float | None = None,
         tta: str | None = "auto",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceprint.config import FACE_POLICIES
 from faceprint.service.errors import KINDS, PROBLEM_JSON
 
-FACES = {"type": "string", "enum": ["largest", "best", "all"], "description": "which faces to use"}
+FACES = {"type": "string", "enum": list(FACE_POLICIES), "description": "which faces to use: main (the subject: large and central), largest, best or all"}
 ENFORCE = {"type": "boolean", "default": True, "description": "false: use the whole image when no face is found"}
 
 

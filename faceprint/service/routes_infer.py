@@ -9,6 +9,7 @@ import cv2
 from fastapi import APIRouter, Depends, Request
 
 from faceprint.analysis.analyze import parse_actions
+from faceprint.config import DEFAULT_FACES, FACE_POLICIES
 from faceprint.errors import ConfigError
 from faceprint.service.errors import Problem
 from faceprint.service.inputs import encode_embedding, opt_bool, opt_choice, opt_number, opt_str, read_body
@@ -16,7 +17,6 @@ from faceprint.service.openapi import ENFORCE, FACES, IMAGE_ERRORS, body, proble
 from faceprint.service.security import require
 
 router = APIRouter(prefix="/v1", tags=["inference"])
-POLICIES = ("largest", "best", "all")
 EMB_FORMAT = {"type": "string", "enum": ["float", "b64"], "description": "embeddings as JSON floats or base64 float32 LE"}
 
 
@@ -35,7 +35,7 @@ async def verify(request: Request) -> dict[str, Any]:
     items = [("img1", b.image("img1")), ("img2", b.image("img2"))]
     metric = opt_choice(b, "metric", (None, "cosine", "euclidean", "euclidean_l2"), None)
     threshold = opt_number(b, "threshold", None, lo=0.0)
-    faces = opt_choice(b, "faces", POLICIES, "largest")
+    faces = opt_choice(b, "faces", FACE_POLICIES, DEFAULT_FACES)
     async with st.engine.admit():
         r = await st.engine.verify(items, metric=metric, threshold=threshold, faces=faces,
                                    enforce=opt_bool(b, "enforce_detection", True))  # fmt: skip
@@ -50,7 +50,7 @@ async def represent(request: Request) -> dict[str, Any]:
     st = _st(request)
     b = await read_body(request, ("img",), st.cfg)
     data = b.image("img")
-    faces = opt_choice(b, "faces", POLICIES, "largest")
+    faces = opt_choice(b, "faces", FACE_POLICIES, DEFAULT_FACES)
     fmt = opt_choice(b, "embedding_format", ("float", "b64"), "float")
     async with st.engine.admit():
         reps = await st.engine.represent("img", data, faces, opt_bool(b, "enforce_detection", True))
@@ -97,7 +97,7 @@ async def analyze(request: Request) -> dict[str, Any]:
         parse_actions(actions)
     except ConfigError as exc:
         raise Problem("invalid-option", str(exc), field="actions") from None
-    faces = opt_choice(b, "faces", POLICIES, "all")
+    faces = opt_choice(b, "faces", FACE_POLICIES, "all")
     async with st.engine.admit():
         res = await st.engine.call(st.engine.analyze, "img", data, actions, faces, opt_bool(b, "enforce_detection", True),
                                    opt_bool(b, "anti_spoofing", False))  # fmt: skip

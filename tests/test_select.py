@@ -1,0 +1,102 @@
+"""The one-face policies (faceprint.detection.select): "main", the default, and "largest"."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from faceprint.detection import create_detector
+from faceprint.detection.select import main_score, pick, settled
+from faceprint.errors import ConfigError
+from faceprint.image import load_image
+from faceprint.types import Face
+
+from .conftest import IDENTITIES, needs_faces
+
+
+def _face(cx: float, cy: float, side: float, score: float = 0.99) -> Face:
+    return Face(box=(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), score=score, detector="test")
+
+
+def test_main_prefers_the_central_face_to_a_larger_one_at_the_edge() -> None:
+    subject, neighbour = _face(125, 125, 100), _face(230, 120, 110)  # an LFW crop: a neighbour cut by the frame
+    assert pick("largest", [subject, neighbour], 250, 250) is neighbour
+    assert pick("main", [subject, neighbour], 250, 250) is subject
+    assert pick("main", [neighbour, subject], 250, 250) is subject  # order does not matter
+
+
+def test_main_never_takes_a_much_smaller_face_for_its_place() -> None:
+    # a portrait framed off-centre (rule of thirds) with a small face behind, in the middle
+    subject, bystander = _face(1000, 700, 400), _face(1500, 1000, 190)
+    assert main_score(bystander, 3000, 2000) > main_score(subject, 3000, 2000)  # the centre rule alone picks it
+    assert pick("main", [subject, bystander], 3000, 2000) is subject  # under half the side: not a candidate
+    rival = _face(1500, 1000, 210)  # over half the side: the centre decides
+    assert pick("main", [subject, rival], 3000, 2000) is rival
+
+
+def test_main_does_not_depend_on_the_resolution() -> None:
+    faces = [_face(125, 125, 80), _face(220, 90, 95), _face(40, 200, 60)]
+    for k in (0.5, 3.0, 17.0):
+        scaled = [f.scaled(k) for f in faces]
+        assert pick("main", scaled, 250 * k, 250 * k) is scaled[faces.index(pick("main", faces, 250, 250))]
+
+
+def test_pick_errors() -> None:
+    with pytest.raises(ValueError, match="no face"):
+        pick("main", [], 10, 10)
+    with pytest.raises(ValueError, match="unknown pick policy"):
+        pick("biggest", [_face(5, 5, 4)], 10, 10)
+    with pytest.raises(ConfigError, match="unknown pick policy"):
+        create_detector("opencv_haar").detect(np.zeros((50, 50, 3), np.uint8), pick="biggest")
+
+
+def test_settled_says_when_faces_too_small_to_see_yet_cannot_change_the_pick() -> None:
+    centre = [_face(125, 125, 100)]
+    assert settled("largest", centre, 250, 250, 100) and not settled("largest", centre, 250, 250, 101)
+    assert settled("main", centre, 250, 250, 100)  # its score is its area: nothing smaller can beat it
+    assert not settled("main", [], 250, 250, 1) and not settled("largest", [], 250, 250, 1)
+    edge = [_face(200, 125, 100)]  # off-centre: a smaller, central face could still win ...
+    assert settled("largest", edge, 250, 250, 80) and not settled("main", edge, 250, 250, 80)
+    assert settled("main", edge, 250, 250, 50)  # ... unless it is under half the side
+    with pytest.raises(ValueError):
+        settled("best", centre, 250, 250, 10)
+
+
+def _lfw_crop(img: np.ndarray, face: Face, mult: float) -> np.ndarray:
+    cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+    k = 250 / (mult * max(face.width, face.height))
+    m = np.array([[k, 0, 125 - cx * k], [0, k, 125 - cy * k]])
+    return cv2.warpAffine(img, m, (250, 250), flags=cv2.INTER_AREA)
+
+
+@needs_faces
+def test_the_default_pipeline_keeps_the_subject_of_an_lfw_style_crop() -> None:
+    """Crops as LFW's were made (2.2x the face's box, 250x250) of a crowded selfie: in some, a neighbour cut by
+    the frame is larger than the subject; the default policy keeps the subject, "largest" does not."""
+    from faceprint.pipeline import Pipeline
+
+    pipe = Pipeline()
+    img = load_image(IDENTITIES / "selfie-many-people.jpg").pixels
+    crowded = 0
+    for face in [f for f in pipe.detect(img) if f.score >= 0.9]:
+        crop = _lfw_crop(img, face, 2.2)
+        (main,) = pipe.represent(crop)
+        centre = np.array([(main.face.box[0] + main.face.box[2]) / 2, (main.face.box[1] + main.face.box[3]) / 2])
+        assert np.hypot(*(centre - 125)) < 25, face.box
+        (big,) = pipe.represent(crop, faces="largest")
+        crowded += big.face.box != main.face.box
+    assert crowded >= 1  # the case this policy is for occurs here
+
+
+@needs_faces
+def test_mtcnn_finds_the_main_face_as_the_full_search_would() -> None:
+    det = create_detector("mtcnn")
+    for name in ("couple.jpg", "selfie-many-people.jpg", "img1.jpg"):
+        img = load_image(IDENTITIES / name).pixels
+        every = det.detect(img)
+        crops = [_lfw_crop(img, f, m) for f in every if f.score >= 0.9 for m in (2.2, 3.0)]
+        for i, im in enumerate([img, *crops]):
+            (got,) = det.detect(im, pick="main")
+            ref = pick("main", det.detect(im), im.shape[1], im.shape[0])
+            assert np.allclose(got.box, ref.box, atol=1e-3), (name, i)
