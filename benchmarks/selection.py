@@ -6,8 +6,11 @@ Usage: python benchmarks/selection.py [--faces ../shared/faces] [--detectors mtc
   selfie-many-people.jpg), a square of 2.2x, 2.6x and 3.0x the face's box about its centre, resized to
   250x250 and JPEG-encoded, as LFW's images were made; the subject is the face at the centre. A pick is
   wrong when its centre is further from the crop's than half the subject's box.
-- **Sets**: on every image of the fixture sets with two faces or more, how often each policy picks
-  another face than "largest", and that face's side against the largest's (portraits should not move).
+- **Sets**: on every image of the fixture sets with two faces or more, how often "main" picks another
+  face than "largest", and that face's side against the largest's (portraits should not move).
+
+Also printed: the side of each wrong "largest" pick against the subject's, and how many picks the
+half-side guard of "main" changes (the centre rule alone against the rule with it).
 
 Nothing here is a test; docs/accuracy.md quotes the figures.
 """
@@ -21,7 +24,7 @@ import cv2
 import numpy as np
 
 from faceprint.detection import create_detector
-from faceprint.detection.select import PICKS, pick
+from faceprint.detection.select import PICKS, main_score, pick
 from faceprint.image import load_image
 
 FRAMINGS = (2.2, 2.6, 3.0)
@@ -54,24 +57,30 @@ def main() -> None:
     ap.add_argument("--detectors", default="mtcnn,dlib_hog,opencv_haar")
     args = ap.parse_args()
     root = Path(args.faces)
-    print(f"{'detector':<13}{'crops':>7}" + "".join(f"{'wrong: ' + p:>16}" for p in PICKS) + f"{'no face':>9}")
+    print(f"{'detector':<13}{'crops':>7}" + "".join(f"{'wrong: ' + p:>16}" for p in PICKS)
+          + f"{'no face':>9}  guard changed  wrong 'largest' picks: side / subject's")  # fmt: skip
     for name in args.detectors.split(","):
         det = create_detector(name)
         items = crops(root, det)
         wrong = dict.fromkeys(PICKS, 0)
-        missed = 0
+        missed = guarded = 0
+        ratios = []
         for data, side in items:
             faces = det.detect(data)
             if not faces:
                 missed += 1
                 continue
+            guarded += max(faces, key=lambda f: main_score(f, 250, 250)) is not pick("main", faces, 250, 250)
             for policy in PICKS:
                 g = pick(policy, faces, 250, 250)
                 if np.hypot((g.box[0] + g.box[2]) / 2 - 125, (g.box[1] + g.box[3]) / 2 - 125) > side / 2:
                     wrong[policy] += 1
-        print(f"{name:<13}{len(items):7d}" + "".join(f"{wrong[p]:16d}" for p in PICKS) + f"{missed:9d}")
+                    ratios += [f"{np.sqrt(g.area) / side:.2f}"] if policy == "largest" else []
+        print(f"{name:<13}{len(items):7d}" + "".join(f"{wrong[p]:16d}" for p in PICKS)
+              + f"{missed:9d}{guarded:15d}  {' '.join(ratios)}")  # fmt: skip
     det = create_detector(args.detectors.split(",")[0])
-    print(f"\n{det.name}: images with 2+ faces where 'main' picks another face than 'largest' (its side / the largest's)")
+    print(f"\n{det.name}: images with 2+ faces where 'main' picks another face than 'largest' "
+          "(its side / the largest's)")  # fmt: skip
     for sub in SETS:
         files = sorted(q for q in (root / sub).rglob("*") if q.suffix.lower() in (".jpg", ".jpeg", ".png"))
         several = 0

@@ -83,8 +83,8 @@ def represent(
     device: str = "cpu",
     config: PipelineConfig | None = None,
 ) -> list[Representation]:
-    """One embedding per face (the photo's main face by default, large and central; ``faces="all"`` for every face); ``tta`` as in
-    :func:`verify`.
+    """One embedding per face: the photo's main face by default (large and central), every face with
+    ``faces="all"``; ``tta`` as in :func:`verify`.
 
     ``min_quality`` leaves out faces whose quality score (:mod:`faceprint.quality`) is lower."""
     pipe = _pipeline(config, model=model, detector=detector, align=align, tta=tta, num_jitters=num_jitters,

@@ -45,10 +45,13 @@ def test_main_does_not_depend_on_the_resolution() -> None:
 def test_pick_errors() -> None:
     with pytest.raises(ValueError, match="no face"):
         pick("main", [], 10, 10)
-    with pytest.raises(ValueError, match="unknown pick policy"):
-        pick("biggest", [_face(5, 5, 4)], 10, 10)
     with pytest.raises(ConfigError, match="unknown pick policy"):
-        create_detector("opencv_haar").detect(np.zeros((50, 50, 3), np.uint8), pick="biggest")
+        pick("biggest", [_face(5, 5, 4)], 10, 10)
+    blank = np.zeros((50, 50, 3), np.uint8)
+    with pytest.raises(ConfigError, match="unknown pick policy"):
+        create_detector("opencv_haar").detect(blank, pick="biggest")
+    with pytest.raises(ConfigError, match="give one"):
+        create_detector("opencv_haar").detect(blank, largest=True, pick="main")
 
 
 def test_settled_says_when_faces_too_small_to_see_yet_cannot_change_the_pick() -> None:
@@ -59,8 +62,41 @@ def test_settled_says_when_faces_too_small_to_see_yet_cannot_change_the_pick() -
     edge = [_face(200, 125, 100)]  # off-centre: a smaller, central face could still win ...
     assert settled("largest", edge, 250, 250, 80) and not settled("main", edge, 250, 250, 80)
     assert settled("main", edge, 250, 250, 50)  # ... unless it is under half the side
-    with pytest.raises(ValueError):
+    near = [_face(125 + 4000**0.5, 125, 100)]  # score 10000 - 2 * 4000 = 2000: a central 80 px face would win
+    assert main_score(near[0], 250, 250) == pytest.approx(2000)
+    assert not settled("main", near, 250, 250, 80) and settled("main", near, 250, 250, 44)
+    with pytest.raises(ConfigError):
         settled("best", centre, 250, 250, 10)
+
+
+def test_property_a_settled_pick_survives_any_smaller_face() -> None:
+    """Whenever ``settled`` says so, no face with sides under the bound, anywhere, changes the pick."""
+    hypothesis = pytest.importorskip("hypothesis", reason="hypothesis not installed (pip install hypothesis)")
+    from hypothesis import strategies as st
+
+    box = st.tuples(st.floats(0, 400), st.floats(0, 300), st.floats(1, 200), st.floats(0.7, 1.4))
+    checked = []
+
+    @hypothesis.settings(max_examples=400, deadline=None, database=None)
+    @hypothesis.given(st.lists(box, min_size=1, max_size=4), st.lists(box, min_size=1, max_size=3),
+                      st.floats(2, 200), st.sampled_from(["main", "largest"]))  # fmt: skip
+    def check(found: list[tuple], unseen: list[tuple], bound: float, policy: str) -> None:
+        def faces(spec: list[tuple], limit: float) -> list[Face]:
+            out = []
+            for x, y, side, aspect in spec:
+                w, h = min(side, limit), min(side * aspect, limit)
+                out.append(Face(box=(x, y, x + w, y + h), score=0.9, detector="test"))
+            return out
+
+        seen = faces(found, 1e9)
+        if not settled(policy, seen, 400, 300, bound):
+            return
+        later = faces(unseen, bound * 0.999)  # both sides under the bound
+        assert pick(policy, seen + later, 400, 300) is pick(policy, seen, 400, 300)
+        checked.append(policy)
+
+    check()
+    assert {"main", "largest"} <= set(checked)  # both policies were settled at least once
 
 
 def _lfw_crop(img: np.ndarray, face: Face, mult: float) -> np.ndarray:
@@ -81,12 +117,12 @@ def test_the_default_pipeline_keeps_the_subject_of_an_lfw_style_crop() -> None:
     crowded = 0
     for face in [f for f in pipe.detect(img) if f.score >= 0.9]:
         crop = _lfw_crop(img, face, 2.2)
-        (main,) = pipe.represent(crop)
-        centre = np.array([(main.face.box[0] + main.face.box[2]) / 2, (main.face.box[1] + main.face.box[3]) / 2])
-        assert np.hypot(*(centre - 125)) < 25, face.box
-        (big,) = pipe.represent(crop, faces="largest")
-        crowded += big.face.box != main.face.box
-    assert crowded >= 1  # the case this policy is for occurs here
+        _, (main,), _ = pipe.prepare_faces(crop)  # the default policy, as represent() and verify() use it
+        centre = np.array([(main.box[0] + main.box[2]) / 2, (main.box[1] + main.box[3]) / 2])
+        assert np.hypot(*(centre - 125)) < 250 / 2.2 / 2, face.box  # within half the subject's box
+        _, (big,), _ = pipe.prepare_faces(crop, faces="largest")
+        crowded += big.box != main.box
+    assert crowded >= 1  # the case this policy is for occurs in this photo (two of its seven faces)
 
 
 @needs_faces

@@ -91,6 +91,8 @@ class Detector(LazyModel):
     def detect(self, image: ImageInput, *, largest: bool = False, pick: str | None = None) -> list[Face]:
         """Faces in one image, highest score first; with ``pick`` ("main" or "largest"; ``largest=True`` is
         short for ``pick="largest"``), only the face that policy keeps (:mod:`faceprint.detection.select`)."""
+        if largest and pick not in (None, "largest"):
+            raise ConfigError(f"largest=True asks for the largest face, pick={pick!r} for another: give one")
         pick = pick or ("largest" if largest else None)
         if pick is not None and pick not in PICKS:
             raise ConfigError(f"unknown pick policy {pick!r}; use one of {', '.join(PICKS)}")
@@ -135,8 +137,9 @@ class Detector(LazyModel):
     def detect_batch(self, images: Sequence[ImageInput]) -> list[list[Face]]:
         return [self.detect(img) for img in images]
 
-    def _postprocess(self, faces: list[Face], bgr: np.ndarray, pick: str | None = None) -> list[Face]:
-        h, w = bgr.shape[:2]
+    def _kept(self, faces: list[Face], width: int, height: int, min_size: float) -> list[Face]:
+        """The faces as returned: over the score threshold, grown by ``expand``, clipped to the image, at
+        least ``min_size`` on both sides. A one-face search measures its stop on these boxes too."""
         out: list[Face] = []
         for f in faces:
             if self.score_threshold is not None and f.score < self.score_threshold:
@@ -145,10 +148,15 @@ class Detector(LazyModel):
             if self.expand:
                 dx, dy = (x2 - x1) * self.expand, (y2 - y1) * self.expand
                 x1, y1, x2, y2 = x1 - dx, y1 - dy, x2 + dx, y2 + dy
-            box = (max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2))
-            if min(box[2] - box[0], box[3] - box[1]) < self.min_face_size:
+            box = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+            if min(box[2] - box[0], box[3] - box[1]) < min_size:
                 continue
             out.append(replace(f, box=tuple(float(v) for v in box), score=float(f.score), detector=self.name))
+        return out
+
+    def _postprocess(self, faces: list[Face], bgr: np.ndarray, pick: str | None = None) -> list[Face]:
+        h, w = bgr.shape[:2]
+        out = self._kept(faces, w, h, self.min_face_size)
         out.sort(key=lambda f: -f.score)
         if self.max_faces is not None:
             out = out[: self.max_faces]

@@ -43,8 +43,8 @@ class MTCNN(Detector):
         face found is at least that big), those levels are skipped. Each stage's proposals join the earlier
         ones through R- and O-Net, so the last stage is :meth:`_detect` itself. A stop before it returns
         the face :meth:`_detect`'s faces would give unless a finer level would have put a better-scoring
-        face inside it, which O-Net's "min" NMS would then remove (never on 302 fixture images;
-        tests/test_mtcnn_largest.py checks eight). LFW-like crops stop after the first stage, portraits
+        face inside it, which O-Net's "min" NMS would then remove (for "largest", never on 302 fixture
+        images; tests/test_mtcnn_largest.py and tests/test_select.py check photos and LFW-like crops). LFW-like crops stop after the first stage, portraits
         after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
@@ -61,7 +61,7 @@ class MTCNN(Detector):
             remaining = remaining[: len(remaining) - len(stage)]
             found += self._proposals(nets, img, stage)
             faces = self._finish(nets, img, found)
-            kept = [f for f in faces if self.score_threshold is None or f.score >= self.score_threshold]
+            kept = self._kept(faces, w, h, min_size)  # the boxes the pick will see, clipped to the image
             if not remaining or settled(policy, kept, w, h, 2 * 12.0 / remaining[-1]):
                 return faces
         return faces

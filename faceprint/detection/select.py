@@ -1,6 +1,6 @@
 """Which one face of an image to use: the ``faces=`` policies that keep a single face.
 
-- ``"main"`` (the default): the photo's subject. Of the faces at least half as large as the largest
+- ``"main"`` (the default): the photo's subject. Of the faces whose side is at least half the largest's
   (:data:`MAIN_MIN_SIDE`), the one with the best box area less twice the squared distance of its centre
   from the image's (:data:`CENTRE_WEIGHT`) — the rule FaceNet's LFW alignment and insightface use to
   pick one face. In a tight crop around a face (LFW, CFP) a neighbour cut by the frame is often larger
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from faceprint.errors import ConfigError
 from faceprint.types import Face
 
 #: policies that keep one face of an image, by a rule of this module ("best", the top score, is the
@@ -43,7 +44,7 @@ def pick(policy: str, faces: Sequence[Face], width: float, height: float) -> Fac
     if policy == "largest":
         return largest
     if policy != "main":
-        raise ValueError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
+        raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
     floor = (MAIN_MIN_SIDE**2) * largest.area
     return max((f for f in faces if f.area >= floor), key=lambda f: main_score(f, width, height))
 
@@ -60,7 +61,7 @@ def settled(policy: str, faces: Sequence[Face], width: float, height: float, uns
     if policy == "largest":
         return max(min(f.width, f.height) for f in faces) >= unseen
     if policy != "main":
-        raise ValueError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
+        raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
     side = math.sqrt(max(f.area for f in faces))
     if max(min(f.width, f.height) for f in faces) < unseen:  # an unseen face could be the largest
         return False

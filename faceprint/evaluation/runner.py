@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from faceprint.augment import DEFAULT_TTA
-from faceprint.config import PipelineConfig
+from faceprint.config import DEFAULT_FACES, PipelineConfig
 from faceprint.errors import DependencyError, FaceprintError
 from faceprint.evaluation import metrics as M
 from faceprint.evaluation.cache import EmbeddingCache
@@ -64,6 +64,7 @@ class System:
     def cache_file(self, cache_dir: Path) -> Path:
         spec = self.spec()
         key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")
+        key += f"|{DEFAULT_FACES}"  # which face of each image: a cache made under another policy is not reused
         tag = hashlib.sha256(key.encode()).hexdigest()[:12]
         return cache_dir / f"{spec.name}-{self.detector}-{self.align}-{tag}.npz"
 
@@ -106,7 +107,7 @@ class Report:
 def embed_all(
     pipe: Pipeline, paths: Sequence[Path], cache: EmbeddingCache, *, progress: bool = False, save_every: int = 25
 ) -> dict[Path, np.ndarray | str]:
-    """Each image's embedding (largest face) or failure reason, using and filling the cache."""
+    """Each image's embedding (its main face, the default policy) or failure reason, using and filling the cache."""
     todo = [p for p in paths if cache.get(p) is None]
     if todo:  # a missing weight file fails here, naming the file, not as every pair failing
         pipe._recognizer_files()

@@ -7,7 +7,8 @@ from typing import Any
 from faceprint.config import FACE_POLICIES
 from faceprint.service.errors import KINDS, PROBLEM_JSON
 
-FACES = {"type": "string", "enum": list(FACE_POLICIES), "description": "which faces to use: main (the subject: large and central), largest, best or all"}
+FACES = {"type": "string", "enum": list(FACE_POLICIES),
+         "description": "which faces to use: main (the subject: large and central), largest, best or all"}
 ENFORCE = {"type": "boolean", "default": True, "description": "false: use the whole image when no face is found"}
 
 
