@@ -55,7 +55,7 @@ def test_largest_is_the_largest_of_all_faces() -> None:
 
 
 @needs_faces
-def test_largest_skips_the_fine_levels_only_when_they_cannot_give_a_larger_face() -> None:
+def test_the_search_skips_the_fine_levels_only_when_they_cannot_change_the_pick() -> None:
     det = create_detector("mtcnn")
     det._ensure_loaded()
     counting = _Counting(det._model)
@@ -69,8 +69,13 @@ def test_largest_skips_the_fine_levels_only_when_they_cannot_give_a_larger_face(
     for img in (load_image(IDENTITIES / "img1.jpg").pixels, _crop("identities/img1.jpg")):
         for pick in ("largest", "main"):  # a portrait: the big levels are skipped
             assert pixels(img, pick) < 0.3 * pixels(img, None), pick
-    group = load_image(FACES / "group" / "sample1.jpg").pixels  # small faces: every level is needed
-    assert pixels(group, "largest") >= pixels(group, None)
+    import cv2
+
+    group = load_image(FACES / "group" / "sample1.jpg").pixels  # faces of 171-215 px: the fine levels are not run
+    assert pixels(group, "largest") < 0.2 * pixels(group, None)
+    tiny = cv2.resize(group, None, fx=0.15, fy=0.15, interpolation=cv2.INTER_AREA)  # faces of ~30 px: all are
+    for pick in ("largest", "main"):
+        assert pixels(tiny, pick) == pixels(tiny, None), pick
 
 
 @needs_faces

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from faceprint.detection import create_detector
-from faceprint.detection.select import main_score, pick, settled
+from faceprint.detection.select import main_score, pick, unseen_bound
 from faceprint.errors import ConfigError
 from faceprint.image import load_image
 from faceprint.types import Face
@@ -54,49 +54,44 @@ def test_pick_errors() -> None:
         create_detector("opencv_haar").detect(blank, largest=True, pick="main")
 
 
-def test_settled_says_when_faces_too_small_to_see_yet_cannot_change_the_pick() -> None:
+def test_unseen_bound_is_the_side_under_which_faces_not_found_yet_cannot_change_the_pick() -> None:
     centre = [_face(125, 125, 100)]
-    assert settled("largest", centre, 250, 250, 100) and not settled("largest", centre, 250, 250, 101)
-    assert settled("main", centre, 250, 250, 100)  # its score is its area: nothing smaller can beat it
-    assert not settled("main", [], 250, 250, 1) and not settled("largest", [], 250, 250, 1)
-    edge = [_face(200, 125, 100)]  # off-centre: a smaller, central face could still win ...
-    assert settled("largest", edge, 250, 250, 80) and not settled("main", edge, 250, 250, 80)
-    assert settled("main", edge, 250, 250, 50)  # ... unless it is under half the side
+    assert unseen_bound("largest", centre, 250, 250) == pytest.approx(100)
+    tall = [Face(box=(0, 0, 100, 144), score=0.9, detector="test")]  # area 120², so any face under 120x120 is smaller
+    assert unseen_bound("largest", tall, 250, 250) == pytest.approx(120)
+    assert unseen_bound("main", centre, 250, 250) == pytest.approx(100)  # score = area: nothing smaller beats it
+    assert unseen_bound("main", [], 250, 250) == 0 and unseen_bound("largest", [], 250, 250) == 0
+    edge = [_face(200, 125, 100)]  # off-centre (score < 0): a smaller, central face could still win ...
+    assert unseen_bound("largest", edge, 250, 250) == pytest.approx(100)
+    assert unseen_bound("main", edge, 250, 250) == pytest.approx(50)  # ... unless under half the side
     near = [_face(125 + 4000**0.5, 125, 100)]  # score 10000 - 2 * 4000 = 2000: a central 80 px face would win
     assert main_score(near[0], 250, 250) == pytest.approx(2000)
-    assert not settled("main", near, 250, 250, 80) and settled("main", near, 250, 250, 44)
+    assert unseen_bound("main", near, 250, 250) == pytest.approx(50)  # max(half side, sqrt(2000) = 44.7)
+    near = [_face(125 + 1000**0.5, 125, 100)]  # score 8000: a face under 89.4 px cannot beat it
+    assert unseen_bound("main", near, 250, 250) == pytest.approx(8000**0.5)
     with pytest.raises(ConfigError):
-        settled("best", centre, 250, 250, 10)
+        unseen_bound("best", centre, 250, 250)
 
 
-def test_property_a_settled_pick_survives_any_smaller_face() -> None:
-    """Whenever ``settled`` says so, no face with sides under the bound, anywhere, changes the pick."""
+def test_property_no_face_under_the_bound_changes_the_pick() -> None:
+    """No face with both sides under :func:`unseen_bound`, anywhere, changes the pick."""
     hypothesis = pytest.importorskip("hypothesis", reason="hypothesis not installed (pip install hypothesis)")
     from hypothesis import strategies as st
 
-    box = st.tuples(st.floats(0, 400), st.floats(0, 300), st.floats(1, 200), st.floats(0.7, 1.4))
-    checked = []
+    found = st.tuples(st.floats(0, 400), st.floats(0, 300), st.floats(1, 200), st.floats(0.7, 1.4))
+    later = st.tuples(st.floats(0, 400), st.floats(0, 300), st.floats(0.3, 0.9999), st.floats(0.3, 0.9999))
 
-    @hypothesis.settings(max_examples=400, deadline=None, database=None)
-    @hypothesis.given(st.lists(box, min_size=1, max_size=4), st.lists(box, min_size=1, max_size=3),
-                      st.floats(2, 200), st.sampled_from(["main", "largest"]))  # fmt: skip
-    def check(found: list[tuple], unseen: list[tuple], bound: float, policy: str) -> None:
-        def faces(spec: list[tuple], limit: float) -> list[Face]:
-            out = []
-            for x, y, side, aspect in spec:
-                w, h = min(side, limit), min(side * aspect, limit)
-                out.append(Face(box=(x, y, x + w, y + h), score=0.9, detector="test"))
-            return out
-
-        seen = faces(found, 1e9)
-        if not settled(policy, seen, 400, 300, bound):
-            return
-        later = faces(unseen, bound * 0.999)  # both sides under the bound
-        assert pick(policy, seen + later, 400, 300) is pick(policy, seen, 400, 300)
-        checked.append(policy)
+    @hypothesis.settings(max_examples=500, deadline=None, database=None)
+    @hypothesis.given(st.lists(found, min_size=1, max_size=4), st.lists(later, min_size=1, max_size=3),
+                      st.sampled_from(["main", "largest"]))  # fmt: skip
+    def check(seen_spec: list[tuple], later_spec: list[tuple], policy: str) -> None:
+        seen = [Face(box=(x, y, x + s, y + s * a), score=0.9, detector="test") for x, y, s, a in seen_spec]
+        bound = unseen_bound(policy, seen, 400, 300)
+        more = [Face(box=(x, y, x + fw * bound, y + fh * bound), score=0.9, detector="test")
+                for x, y, fw, fh in later_spec]  # fmt: skip
+        assert pick(policy, seen + more, 400, 300) is pick(policy, seen, 400, 300)
 
     check()
-    assert {"main", "largest"} <= set(checked)  # both policies were settled at least once
 
 
 def _lfw_crop(img: np.ndarray, face: Face, mult: float) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from faceprint.detection.base import Detector, nms
 from faceprint.detection.mtcnn_nets import Nets, OnnxNets
-from faceprint.detection.select import settled
+from faceprint.detection.select import unseen_bound
 from faceprint.types import Face
 
 _STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
@@ -37,15 +37,16 @@ class MTCNN(Detector):
         return self._finish(nets, img, self._proposals(nets, img, self._scales(*bgr.shape[:2], min_size)))
 
     def _detect_picked(self, bgr: np.ndarray, min_size: float, policy: str) -> list[Face]:
-        """The pyramid from the coarse levels down, in stages (faces of at least 1/5, then 1/8 of the short
-        side, then all): once no face under twice the largest window of the levels not run yet could change
-        the face ``policy`` keeps (:func:`faceprint.detection.select.settled`: for "largest", the largest
-        face found is at least that big), those levels are skipped. Each stage's proposals join the earlier
-        ones through R- and O-Net, so the last stage is :meth:`_detect` itself. A stop before it returns
-        the face :meth:`_detect`'s faces would give unless a finer level would have put a better-scoring
-        face inside it, which O-Net's "min" NMS would then remove (for "largest", never on 302 fixture
-        images; tests/test_mtcnn_largest.py and tests/test_select.py check photos and LFW-like crops). LFW-like crops stop after the first stage, portraits
-        after the second; only small faces need the big levels."""
+        """The pyramid from the coarse levels down, in stages: windows of at least 1/5, then 1/8 of the short
+        side, then all, but never finer than the faces that could still change what ``policy`` keeps
+        (:func:`faceprint.detection.select.unseen_bound`: for "largest", faces as large as the largest
+        found; a level's faces are taken to be under twice its window on both sides). Levels whose faces could not matter are
+        skipped. Each stage's proposals join the earlier ones through R- and O-Net, so running every level
+        is :meth:`_detect` itself. A stop before that returns the face :meth:`_detect`'s faces would give
+        unless a finer level would have put a better-scoring face inside it, which O-Net's "min" NMS would
+        then remove (never on 302 fixture images for "largest"; tests/test_mtcnn_largest.py and
+        tests/test_select.py check photos and LFW-like crops). LFW-like crops stop after the first
+        stage, portraits after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
         nets, img = self._model, self._image(bgr)
@@ -54,16 +55,20 @@ class MTCNN(Detector):
         short = min(h, w)
         found: list[np.ndarray] = []
         faces: list[Face] = []  # no pyramid level at all (a strip thinner than 12 pixels): no face
-        for cut in (*_COARSE_WINDOWS, 0.0):
-            stage = [s for s in remaining if 12.0 / s >= cut * short]
+        cuts, need = iter((*_COARSE_WINDOWS, 0.0)), 0.0
+        while remaining:
+            # the next fixed stage, or all the levels whose faces could still matter, whichever is fewer
+            cut = max(next(cuts, 0.0) * short, need / 2)
+            stage = [s for s in remaining if 12.0 / s >= cut]
             if not stage:
                 continue
             remaining = remaining[: len(remaining) - len(stage)]
             found += self._proposals(nets, img, stage)
             faces = self._finish(nets, img, found)
             kept = self._kept(faces, w, h, min_size)  # the boxes the pick will see, clipped to the image
-            if not remaining or settled(policy, kept, w, h, 2 * 12.0 / remaining[-1]):
-                return faces
+            need = unseen_bound(policy, kept, w, h)
+            if remaining and 2 * 12.0 / remaining[-1] <= need:
+                break
         return faces
 
     def _image(self, bgr: np.ndarray) -> np.ndarray:

@@ -49,21 +49,20 @@ def pick(policy: str, faces: Sequence[Face], width: float, height: float) -> Fac
     return max((f for f in faces if f.area >= floor), key=lambda f: main_score(f, width, height))
 
 
-def settled(policy: str, faces: Sequence[Face], width: float, height: float, unseen: float) -> bool:
-    """Whether a face with sides under ``unseen`` pixels, not searched for yet, could no longer change what
-    ``policy`` picks of ``faces``: a coarse-to-fine search stops here.
+def unseen_bound(policy: str, faces: Sequence[Face], width: float, height: float) -> float:
+    """The side (pixels) under which a face not searched for yet can no longer change what ``policy``
+    picks of ``faces``: a coarse-to-fine search needs only the levels that find faces at least this big.
 
-    "largest": the largest face found has both sides at least ``unseen``. "main": besides, such a face
-    could not compete (under :data:`MAIN_MIN_SIDE` of the largest's side), or its area could not reach the
-    best score found (a score is never above the area)."""
+    A face with both sides under the bound has an area under its square. "largest": the square root of
+    the largest face's area. "main": such a face must not compete (under :data:`MAIN_MIN_SIDE` of the
+    largest's side) or must not reach the best score found with its area (a score is never above the
+    area); either way it is smaller than the largest. 0 when there is no face yet."""
     if not faces:
-        return False
+        return 0.0
+    side = math.sqrt(max(f.area for f in faces))
     if policy == "largest":
-        return max(min(f.width, f.height) for f in faces) >= unseen
+        return side
     if policy != "main":
         raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
-    side = math.sqrt(max(f.area for f in faces))
-    if max(min(f.width, f.height) for f in faces) < unseen:  # an unseen face could be the largest
-        return False
     best = main_score(pick("main", faces, width, height), width, height)
-    return unseen <= MAIN_MIN_SIDE * side or unseen * unseen <= best
+    return max(MAIN_MIN_SIDE * side, math.sqrt(best) if best > 0 else 0.0)
