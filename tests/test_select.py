@@ -121,13 +121,15 @@ def test_the_default_pipeline_keeps_the_subject_of_an_lfw_style_crop() -> None:
 
 
 @needs_faces
-def test_mtcnn_finds_the_main_face_as_the_full_search_would() -> None:
-    det = create_detector("mtcnn")
+@pytest.mark.parametrize("expand", [0.0, 0.5])
+def test_mtcnn_finds_the_main_face_as_the_full_search_would(expand: float) -> None:
+    det = create_detector("mtcnn", expand=expand)  # expand grows the boxes the pick sees, not the levels' faces
     for name in ("couple.jpg", "selfie-many-people.jpg", "img1.jpg"):
         img = load_image(IDENTITIES / name).pixels
         every = det.detect(img)
         crops = [_lfw_crop(img, f, m) for f in every if f.score >= 0.9 for m in (2.2, 3.0)]
         for i, im in enumerate([img, *crops]):
-            (got,) = det.detect(im, pick="main")
-            ref = pick("main", det.detect(im), im.shape[1], im.shape[0])
-            assert np.allclose(got.box, ref.box, atol=1e-3), (name, i)
+            for policy in ("main", "largest"):
+                (got,) = det.detect(im, pick=policy)
+                ref = pick(policy, det.detect(im), im.shape[1], im.shape[0])
+                assert np.allclose(got.box, ref.box, atol=1e-3), (name, i, policy)

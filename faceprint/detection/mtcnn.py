@@ -40,12 +40,12 @@ class MTCNN(Detector):
         """The pyramid from the coarse levels down, in stages: windows of at least 1/5, then 1/8 of the short
         side, then all, but never finer than the faces that could still change what ``policy`` keeps
         (:func:`faceprint.detection.select.unseen_bound`: for "largest", faces as large as the largest
-        found; a level's faces are taken to be under twice its window on both sides). Levels whose faces could not matter are
+        found; a level's faces are taken to be under twice its window on both sides, before ``expand``). Levels whose faces could not matter are
         skipped. Each stage's proposals join the earlier ones through R- and O-Net, so running every level
         is :meth:`_detect` itself. A stop before that returns the face :meth:`_detect`'s faces would give
         unless a finer level would have put a better-scoring face inside it, which O-Net's "min" NMS would
-        then remove (never on 302 fixture images for "largest"; tests/test_mtcnn_largest.py and
-        tests/test_select.py check photos and LFW-like crops). LFW-like crops stop after the first
+        then remove (never on 524 fixture images and 65 LFW-style crops, for either policy;
+        tests/test_mtcnn_largest.py and tests/test_select.py check photos and crops). LFW-like crops stop after the first
         stage, portraits after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
@@ -55,10 +55,13 @@ class MTCNN(Detector):
         short = min(h, w)
         found: list[np.ndarray] = []
         faces: list[Face] = []  # no pyramid level at all (a strip thinner than 12 pixels): no face
+        # a level's raw faces are under twice its window; ``expand`` grows them, and the bound is measured
+        # on the returned boxes (a pixel of slack for rounding between this copy and the full image)
+        grow = 2.0 * (1.0 + 2.0 * self.expand)
         cuts, need = iter((*_COARSE_WINDOWS, 0.0)), 0.0
         while remaining:
             # the next fixed stage, or all the levels whose faces could still matter, whichever is fewer
-            cut = max(next(cuts, 0.0) * short, need / 2)
+            cut = max(next(cuts, 0.0) * short, (need - 1.0) / grow)
             stage = [s for s in remaining if 12.0 / s >= cut]
             if not stage:
                 continue
@@ -67,7 +70,7 @@ class MTCNN(Detector):
             faces = self._finish(nets, img, found)
             kept = self._kept(faces, w, h, min_size)  # the boxes the pick will see, clipped to the image
             need = unseen_bound(policy, kept, w, h)
-            if remaining and 2 * 12.0 / remaining[-1] <= need:
+            if remaining and grow * 12.0 / remaining[-1] + 1.0 <= need:
                 break
         return faces
 
