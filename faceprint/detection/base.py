@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from faceprint.detection.select import PICKS
+from faceprint.detection.select import check_pick
 from faceprint.detection.select import pick as pick_face
 from faceprint.errors import ConfigError
 from faceprint.image import ImageInput, load_image
@@ -94,8 +94,8 @@ class Detector(LazyModel):
         if largest and pick not in (None, "largest"):
             raise ConfigError(f"largest=True asks for the largest face, pick={pick!r} for another: give one")
         pick = pick or ("largest" if largest else None)
-        if pick is not None and pick not in PICKS:
-            raise ConfigError(f"unknown pick policy {pick!r}; use one of {', '.join(PICKS)}")
+        if pick is not None:
+            check_pick(pick)
         bgr = load_image(image).pixels
         if min(bgr.shape[:2]) < self.min_face_size:  # no face fits; some networks also fail on such inputs
             return []

@@ -37,16 +37,17 @@ class MTCNN(Detector):
         return self._finish(nets, img, self._proposals(nets, img, self._scales(*bgr.shape[:2], min_size)))
 
     def _detect_picked(self, bgr: np.ndarray, min_size: float, policy: str) -> list[Face]:
-        """The pyramid from the coarse levels down, in stages: windows of at least 1/5, then 1/8 of the short
-        side, then all, but never finer than the faces that could still change what ``policy`` keeps
-        (:func:`faceprint.detection.select.unseen_bound`: for "largest", faces as large as the largest
-        found; a level's faces are taken to be under twice its window on both sides, before ``expand``). Levels whose faces could not matter are
-        skipped. Each stage's proposals join the earlier ones through R- and O-Net, so running every level
-        is :meth:`_detect` itself. A stop before that returns the face :meth:`_detect`'s faces would give
-        unless a finer level would have put a better-scoring face inside it, which O-Net's "min" NMS would
-        then remove (never on 524 fixture images and 65 LFW-style crops, for either policy;
-        tests/test_mtcnn_largest.py and tests/test_select.py check photos and crops). LFW-like crops stop after the first
-        stage, portraits after the second; only small faces need the big levels."""
+        """The pyramid from the coarse levels down, in stages: windows of at least 1/5, then 1/8 of the
+        short side, then all, but never finer than the faces that could still change what ``policy``
+        keeps (:func:`faceprint.detection.select.unseen_bound`: for "largest", faces as large as the
+        largest found; a level's faces are taken to be under twice its window on both sides, before
+        ``expand``). Levels whose faces could not matter are skipped. Each stage's proposals join the
+        earlier ones through R- and O-Net, so running every level is :meth:`_detect` itself. A stop
+        before that returns the face :meth:`_detect`'s faces would give unless a finer level would have
+        put a better-scoring face inside it, which O-Net's "min" NMS would then remove (never on 524
+        fixture images and 65 LFW-style crops, for either policy; tests/test_mtcnn_largest.py and
+        tests/test_select.py check photos and crops). LFW-like crops stop after the first stage,
+        portraits after the second; only small faces need the big levels."""
         if self.max_faces is not None:  # the top-scoring faces come first: every level is needed
             return self._detect(bgr, min_size)
         nets, img = self._model, self._image(bgr)

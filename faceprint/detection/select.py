@@ -29,6 +29,13 @@ CENTRE_WEIGHT = 2.0
 MAIN_MIN_SIDE = 0.5
 
 
+def check_pick(policy: str) -> str:
+    """``policy`` if it is one of :data:`PICKS`, else a :class:`~faceprint.errors.ConfigError`."""
+    if policy not in PICKS:
+        raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
+    return policy
+
+
 def main_score(face: Face, width: float, height: float) -> float:
     """Box area less :data:`CENTRE_WEIGHT` times the squared distance of its centre from the image centre."""
     x1, y1, x2, y2 = face.box
@@ -41,10 +48,8 @@ def pick(policy: str, faces: Sequence[Face], width: float, height: float) -> Fac
     if not faces:
         raise ValueError("no face to pick from")
     largest = max(faces, key=lambda f: f.area)
-    if policy == "largest":
+    if check_pick(policy) == "largest":
         return largest
-    if policy != "main":
-        raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
     floor = (MAIN_MIN_SIDE**2) * largest.area
     return max((f for f in faces if f.area >= floor), key=lambda f: main_score(f, width, height))
 
@@ -60,9 +65,7 @@ def unseen_bound(policy: str, faces: Sequence[Face], width: float, height: float
     if not faces:
         return 0.0
     side = math.sqrt(max(f.area for f in faces))
-    if policy == "largest":
+    if check_pick(policy) == "largest":
         return side
-    if policy != "main":
-        raise ConfigError(f"unknown pick policy {policy!r}; use one of {', '.join(PICKS)}")
     best = main_score(pick("main", faces, width, height), width, height)
     return max(MAIN_MIN_SIDE * side, math.sqrt(best) if best > 0 else 0.0)
