@@ -28,9 +28,14 @@ DEVICES = ("cpu", "cuda", "auto")
 #: ``represent_stream(errors=...)``: "skip" reports a bad image in its result, "raise" stops the stream
 STREAM_ERRORS = ("skip", "raise")
 DEFAULT_STREAM_ERRORS = "skip"
+#: when the detector finds no face, look again on a copy padded by this fraction of its longer side (edge
+#: pixels repeated): a face that fills the frame, as pre-cropped faces do, is missed by MTCNN
+#: (docs/accuracy.md, "Faces that fill the frame"); 0 turns it off
+DEFAULT_RETRY_PAD = 0.1
 
 __all__ = [
-    "ALIGN_MODES", "DEFAULT_DETECTOR", "DEFAULT_FACES", "DEFAULT_RECOGNIZER", "DEFAULT_STREAM_ERRORS", "DEFAULT_TTA", "DEVICES",
+    "ALIGN_MODES", "DEFAULT_DETECTOR", "DEFAULT_FACES", "DEFAULT_RECOGNIZER", "DEFAULT_RETRY_PAD", "DEFAULT_STREAM_ERRORS",
+    "DEFAULT_TTA", "DEVICES",
     "FACE_POLICIES", "STREAM_ERRORS", "TTA_MODES", "PipelineConfig", "check_device", "check_faces",
 ]  # fmt: skip
 
@@ -79,6 +84,7 @@ class PipelineConfig:
     normalize_landmarks: str = "68"
     reduced_decode: bool = True
     refine_shape: bool = True
+    retry_pad: float = DEFAULT_RETRY_PAD
     detector_options: Any = field(default=())
     recognizer_options: Any = field(default=())
     landmark_options: Any = field(default=())
@@ -92,6 +98,10 @@ class PipelineConfig:
         set_(self, "tta", check_tta(self.tta, self.num_jitters))
         if isinstance(self.max_pixels, bool) or not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ConfigError(f"max_pixels must be a whole number >= 1, got {self.max_pixels!r}")
+        pad = self.retry_pad
+        if isinstance(pad, bool) or not isinstance(pad, (int, float)) or not 0.0 <= pad <= 1.0:
+            raise ConfigError(f"retry_pad must be a fraction of the image's side from 0 to 1, got {pad!r}")
+        set_(self, "retry_pad", float(pad))
         for name in ("detector_options", "recognizer_options", "landmark_options", "analysis_models"):
             set_(self, name, _pairs(getattr(self, name), name))
         if "device" in self.detector_kwargs():

@@ -26,6 +26,7 @@ from faceprint.config import (
     DEFAULT_DETECTOR,
     DEFAULT_FACES,
     DEFAULT_RECOGNIZER,
+    DEFAULT_RETRY_PAD,
     DEFAULT_STREAM_ERRORS,
     FACE_POLICIES,  # noqa: F401  (importable from here, as before)
     STREAM_ERRORS,
@@ -79,7 +80,12 @@ class Pipeline:
             around the last result (:func:`faceprint.alignment.canonical_box`), up to twice, until
             that box stays put (within 1% of its side), so every detector gives the same chip for the
             same face (docs/accuracy.md). The first pass runs on the detector's box moved to where
-            HOG would have drawn it, when the registry knows how (``DetectorSpec.hog_box``).
+            HOG would have drawn it, when the registry knows how (``DetectorSpec.hog_box``). A shape that
+            does not settle (a profile, a face filling the frame) is checked against the detector's own
+            landmarks (:meth:`~faceprint.alignment.ShapePredictor5.refine`).
+        retry_pad: when the detector finds no face, detect again on a copy padded by this fraction of
+            the longer side, edge pixels repeated (default 0.1): MTCNN misses a face that fills the frame,
+            as pre-cropped faces do. 0 turns it off. Video frames are not retried.
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
         analysis_models: task → model name for :meth:`analyze` and anti-spoofing ("age", "gender",
@@ -102,6 +108,7 @@ class Pipeline:
         num_jitters: int = 0,
         reduced_decode: bool = True,
         refine_shape: bool = True,
+        retry_pad: float = DEFAULT_RETRY_PAD,
         device: str = "cpu",
         detector_options: dict[str, Any] | None = None,
         recognizer_options: dict[str, Any] | None = None,
@@ -119,7 +126,8 @@ class Pipeline:
             config = PipelineConfig(
                 detector, recognizer, align=align, tta=check_tta(tta, num_jitters), num_jitters=num_jitters,
                 device=device, max_pixels=max_pixels, normalize=normalize, normalize_landmarks=normalize_landmarks,
-                reduced_decode=reduced_decode, refine_shape=refine_shape, detector_options=detector_options,
+                reduced_decode=reduced_decode, refine_shape=refine_shape, retry_pad=retry_pad,
+                detector_options=detector_options,
                 recognizer_options=recognizer_options, landmark_options=landmark_options,
                 analysis_models=analysis_models,
             )  # fmt: skip
@@ -135,6 +143,7 @@ class Pipeline:
         self.num_jitters = config.num_jitters
         self.reduced_decode = config.reduced_decode
         self.refine_shape = config.refine_shape
+        self.retry_pad = config.retry_pad
         self.analyzer = Analyzer(config.analysis_dict(), config.device)
         self.landmarker = LandmarkStage(config.device)  # dense landmarks, models made on first use
         self.five = _five_stage(self.detector, config.detector_kwargs(), config.recognizer_kwargs(),
@@ -183,16 +192,31 @@ class Pipeline:
         return not getattr(self.detector.spec, "landmarks", False)
 
     # -- detect ---------------------------------------------------------------------------------
-    def detect(self, image: ImageInput) -> list[Face]:
+    def detect(self, image: ImageInput, *, retry: bool = True) -> list[Face]:
         """All faces in the image, highest score first, each with its 5 landmarks (from the detector, or
-        from the 5-point stage for detectors that give none)."""
-        return self._detect(load_image(image, max_pixels=self.max_pixels))
+        from the 5-point stage for detectors that give none). ``retry``: when none is found, look again on
+        a padded copy (``retry_pad``; video frames, where an empty frame is common, pass False)."""
+        return self._detect(load_image(image, max_pixels=self.max_pixels), retry=retry)
 
-    def _detect(self, img: LoadedImage, *, pick: str | None = None) -> list[Face]:
+    def _detect(self, img: LoadedImage, *, pick: str | None = None, retry: bool = True) -> list[Face]:
         faces = self.detector.detect(img, pick=pick)
+        if not faces and retry and self.retry_pad > 0:
+            faces = self._detect_padded(img, pick)
         if faces and self._box_only():
             faces = self.five.fill(img.pixels, faces)
         return faces
+
+    def _detect_padded(self, img: LoadedImage, pick: str | None) -> list[Face]:
+        """Faces found on a copy of ``img`` padded by ``retry_pad`` of its longer side (edge pixels
+        repeated), in ``img``'s coordinates, boxes clipped to it."""
+        import cv2
+
+        pad = max(1, round(self.retry_pad * max(img.width, img.height)))
+        padded = cv2.copyMakeBorder(img.pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        faces = self.detector.detect(LoadedImage(padded, img.source), pick=pick)
+        if faces:
+            log.info("%s: no face found; %d found once padded by %d px", img.source, len(faces), pad)
+        return [_clip(f.scaled(1.0, -pad, -pad), img.width, img.height) for f in faces]
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         check_faces(policy)

@@ -301,7 +301,7 @@ def test_predictor_box_moves_only_this_detectors_uncut_boxes() -> None:
     seen: dict[str, list] = {}
     model = pipe.five.model
     model.predict = lambda img, boxes: seen.setdefault("predict", list(boxes)) and [np.zeros((5, 2))] * len(boxes)
-    model.refine = lambda img, shapes, boxes=None: seen.setdefault("refine", list(boxes)) and list(shapes)
+    model.refine = lambda img, shapes, boxes=None, anchors=None: seen.setdefault("refine", list(boxes)) and list(shapes)
     pipe.five.shapes(np.zeros((480, 640, 3), np.uint8), [face], refine=True)
     # the first pass ran on the mapped box, and the refinement knows that is the box it ran on
     assert seen["predict"] == seen["refine"] == [got]

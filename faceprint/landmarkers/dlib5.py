@@ -28,13 +28,16 @@ class Dlib5(LandmarkModel):
         return model.predict(image, boxes)
 
     def refine(
-        self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None
-    ) -> list[np.ndarray]:
+        self, image: np.ndarray, shapes: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None,
+        anchors: Sequence[np.ndarray | None] | None = None,
+    ) -> list[np.ndarray]:  # fmt: skip
         """Each first-pass shape run again on :func:`~faceprint.alignment.canonical_box` of the last result
         (up to :data:`~faceprint.alignment.REFINE_PASSES` times, until that box stays put within
         :data:`~faceprint.alignment.REFINE_TOLERANCE`), so the shape
-        no longer depends on the detector's box geometry. ``boxes``: the box of each first pass, where known."""
+        no longer depends on the detector's box geometry. ``boxes``: the box of each first pass, where known;
+        ``anchors``: the detector's own 5 landmarks, checked against a shape that does not settle
+        (:meth:`ShapePredictor5.refine <faceprint.alignment.ShapePredictor5.refine>`)."""
         if not shapes:
             return []
         model: Any = self._ensure_loaded()
-        return model.refine(image, shapes, boxes)
+        return model.refine(image, shapes, boxes, anchors=anchors)

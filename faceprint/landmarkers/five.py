@@ -72,4 +72,15 @@ class FivePointStage:
             for i, s in zip(todo, self.model.predict(pixels, [boxes[i] for i in todo])):
                 first[i] = s
         shapes = [s for s in first if s is not None]
-        return self.model.refine(pixels, shapes, boxes) if refine and shapes else shapes
+        if not (refine and shapes):
+            return shapes
+        return self.model.refine(pixels, shapes, boxes, anchors=[_anchor(f) for f in faces])
+
+
+def _anchor(face: Face) -> np.ndarray | None:
+    """The detector's own 5 standard landmarks, which a shape that does not settle is checked against (None
+    when the landmarks are the predictor's, or not the standard five)."""
+    pts = face.landmarks
+    if face.landmarks_source != "detector" or pts is None or np.shape(pts) != (5, 2):
+        return None
+    return np.asarray(pts, np.float64)

@@ -54,7 +54,7 @@ class LiveAdapter:
         img = self.engine.load_image("frame", data)
         p = self.engine.pipeline
         try:
-            faces = p.detect(img)
+            faces = p.detect(img, retry=False)  # a camera frame: an empty one is common
             faces, crops = p.align_faces(img, faces) if faces else ([], [])
         except FaceprintError as exc:
             raise named("frame", exc) from None

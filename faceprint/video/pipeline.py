@@ -186,7 +186,7 @@ class VideoPipeline:
                                {"detect": 0.0, "total": time.perf_counter() - t0})  # fmt: skip
         self._since_detect = 0
         t = time.perf_counter()
-        faces = self.pipeline.detect(LoadedImage(frame, "<frame>"))  # with the 5-point stage's landmarks
+        faces = self.pipeline.detect(LoadedImage(frame, "<frame>"), retry=False)  # with the 5-point stage's landmarks
         t_detect = time.perf_counter() - t
         visible, ended = self.tracker.update(faces, index, stamp)
         events += self._end(ended, index, stamp)

@@ -1,0 +1,106 @@
+"""A face that fills its frame: when the detector finds none, the pipeline looks again on a padded copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from faceprint.errors import ConfigError, NoFaceError
+
+from .conftest import FACES, needs_faces
+from .fakes import FakeDetector, FakeRecognizer
+
+# UTKFace chips (200x200, the face filling the frame) in which MTCNN finds no face on the image as it is
+FILLING = ["1_0_2_20161219195639772", "42_0_4_20170117185618130", "60_0_3_20170117154151955", "8_1_0_20170109204516373"]
+
+
+class NeedsMargin(FakeDetector):
+    """FakeDetector that, like MTCNN on a pre-cropped face, finds nothing in an image of ``blind`` size."""
+
+    def __init__(self, blind: tuple[int, int], **options: Any) -> None:
+        super().__init__(**options)
+        self.blind = blind
+
+    def _detect(self, bgr: np.ndarray, min_size: float) -> list:
+        if bgr.shape[:2] == self.blind:
+            self.calls += 1
+            return []
+        return super()._detect(bgr, min_size)
+
+
+def _pipeline(detector: FakeDetector, **options: Any):
+    from faceprint import Pipeline
+
+    return Pipeline(detector, FakeRecognizer(), tta="none", **options)
+
+
+def test_retry_pad_is_validated() -> None:
+    from faceprint.config import DEFAULT_RETRY_PAD, PipelineConfig
+
+    assert PipelineConfig().retry_pad == DEFAULT_RETRY_PAD == 0.1
+    assert PipelineConfig(retry_pad=0).retry_pad == 0.0
+    for bad in (-0.1, 1.5, True, "0.1", None):
+        with pytest.raises(ConfigError, match="retry_pad"):
+            PipelineConfig(retry_pad=bad)
+
+
+def test_no_face_is_looked_for_again_once_padded_unless_off() -> None:
+    dark = np.full((120, 100, 3), 20, np.uint8)
+    det = FakeDetector()
+    assert _pipeline(det).detect(dark) == [] and det.calls == 2  # the image, then its padded copy
+    det.calls = 0
+    assert _pipeline(det).detect(dark, retry=False) == [] and det.calls == 1  # video frames
+    det.calls = 0
+    assert _pipeline(det, retry_pad=0).detect(dark) == [] and det.calls == 1
+    with pytest.raises(NoFaceError):
+        _pipeline(FakeDetector()).represent(dark)
+    bright = dark.copy()
+    bright[30:80, 20:70] = 200
+    det = FakeDetector()
+    assert len(_pipeline(det).detect(bright)) == 1 and det.calls == 1  # found at once: no second look
+
+
+def test_faces_found_on_the_padded_copy_come_back_in_the_images_coordinates() -> None:
+    img = np.full((120, 100, 3), 20, np.uint8)
+    img[10:90, 0:60] = 200  # a "face" cut by the left edge
+    det = NeedsMargin(blind=img.shape[:2])
+    [face] = _pipeline(det).detect(img)
+    assert det.calls == 2
+    # edge pixels repeated: the padded copy's square runs into the margin, and comes back clipped to the image
+    assert face.box == (0.0, 10.0, 60.0, 90.0)
+    assert FakeDetector().detect(img)[0].box == face.box  # what a detector that sees it at once would say
+    # the landmarks are the padded detection's, moved back by the padding (here the square was wider there)
+    pad = round(0.1 * 120)
+    wide = (-pad, 10.0, 60.0, 90.0)
+    five = np.array([[0.3, 0.35], [0.7, 0.35], [0.5, 0.55], [0.35, 0.75], [0.65, 0.75]])
+    expected = np.array(wide[:2]) + five * np.array([wide[2] - wide[0], wide[3] - wide[1]])
+    np.testing.assert_allclose(face.landmarks, expected, atol=1e-4)
+    with pytest.raises(NoFaceError):
+        _pipeline(NeedsMargin(blind=img.shape[:2]), retry_pad=0).represent(img)
+
+
+@needs_faces
+def test_pre_cropped_faces_that_fill_the_frame_are_found() -> None:
+    from faceprint import Pipeline
+    from faceprint.image import load_image
+
+    paths = [FACES / "age_gender" / "images" / f"{n}.jpg.chip.jpg" for n in FILLING]
+    if not all(p.is_file() for p in paths):
+        pytest.skip("age_gender fixture photos not found")
+    pipe, off = Pipeline(), Pipeline(retry_pad=0)
+    for p in paths:
+        assert off.detector.detect(load_image(p)) == []  # MTCNN alone misses each
+        with pytest.raises(NoFaceError):
+            off.represent(str(p))
+        [rep] = pipe.represent(str(p))
+        x1, y1, x2, y2 = rep.face.box
+        assert 0 <= x1 < x2 <= 200 and 0 <= y1 < y2 <= 200
+        assert (x2 - x1) * (y2 - y1) >= 0.5 * 200 * 200, (p.name, rep.face.box)  # the face, filling the frame
+    # an image with no face still has none
+    with pytest.raises(NoFaceError):
+        pipe.represent(np.full((200, 200, 3), 128, np.uint8))
+    rng = np.random.default_rng(0)
+    with pytest.raises(NoFaceError):
+        pipe.represent(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))
