@@ -217,7 +217,7 @@ class ShapePredictor5:
         self, img: np.ndarray, s: np.ndarray, last: Sequence[float] | None, passes: int
     ) -> tuple[np.ndarray, float]:
         """``s`` refined, and how far (a fraction of its side) its canonical box is from the box of its
-        last pass (0 when it settled; infinite when that box is unknown)."""
+        last pass: 0 when that box stays put (:func:`_settled`), infinite when it is unknown."""
         for _ in range(passes):
             box = canonical_box(s)
             if last is not None and _settled(box, last):
@@ -225,7 +225,8 @@ class ShapePredictor5:
             s, last = self._shape(img, box), box
         if last is None:
             return s, float("inf")
-        return s, _gap(canonical_box(s), last)
+        box = canonical_box(s)
+        return s, 0.0 if _settled(box, last) else _gap(box, last)
 
     @staticmethod
     def _image(bgr: np.ndarray) -> np.ndarray:

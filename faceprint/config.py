@@ -8,6 +8,7 @@ Cheap to import: no model, no OpenCV.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ DEVICES = ("cpu", "cuda", "auto")
 #: ``represent_stream(errors=...)``: "skip" reports a bad image in its result, "raise" stops the stream
 STREAM_ERRORS = ("skip", "raise")
 DEFAULT_STREAM_ERRORS = "skip"
-#: when the detector finds no face, look again on a copy padded by this fraction of its longer side (edge
+#: when the detector finds no face, look again on a copy padded by this fraction of its shorter side (edge
 #: pixels repeated): a face that fills the frame, as pre-cropped faces do, is missed by MTCNN
 #: (docs/accuracy.md, "Faces that fill the frame"); 0 turns it off
 DEFAULT_RETRY_PAD = 0.1
@@ -99,7 +100,7 @@ class PipelineConfig:
         if isinstance(self.max_pixels, bool) or not isinstance(self.max_pixels, int) or self.max_pixels < 1:
             raise ConfigError(f"max_pixels must be a whole number >= 1, got {self.max_pixels!r}")
         pad = self.retry_pad
-        if isinstance(pad, bool) or not isinstance(pad, (int, float)) or not 0.0 <= pad <= 1.0:
+        if isinstance(pad, bool) or not isinstance(pad, numbers.Real) or not 0.0 <= float(pad) <= 1.0:
             raise ConfigError(f"retry_pad must be a fraction of the image's side from 0 to 1, got {pad!r}")
         set_(self, "retry_pad", float(pad))
         for name in ("detector_options", "recognizer_options", "landmark_options", "analysis_models"):

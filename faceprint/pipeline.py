@@ -84,7 +84,7 @@ class Pipeline:
             does not settle (a profile, a face filling the frame) is checked against the detector's own
             landmarks (:meth:`~faceprint.alignment.ShapePredictor5.refine`).
         retry_pad: when the detector finds no face, detect again on a copy padded by this fraction of
-            the longer side, edge pixels repeated (default 0.1): MTCNN misses a face that fills the frame,
+            the shorter side, edge pixels repeated (default 0.1): MTCNN misses a face that fills the frame,
             as pre-cropped faces do. 0 turns it off. Video frames are not retried.
         detector_options: extra options for the detector (min_face_size, max_side, ...).
         max_pixels: images with more pixels are refused (``ImageTooLargeError``), whatever their kind.
@@ -201,22 +201,40 @@ class Pipeline:
     def _detect(self, img: LoadedImage, *, pick: str | None = None, retry: bool = True) -> list[Face]:
         faces = self.detector.detect(img, pick=pick)
         if not faces and retry and self.retry_pad > 0:
-            faces = self._detect_padded(img, pick)
+            faces = self._detect_padded(img)
         if faces and self._box_only():
             faces = self.five.fill(img.pixels, faces)
         return faces
 
-    def _detect_padded(self, img: LoadedImage, pick: str | None) -> list[Face]:
-        """Faces found on a copy of ``img`` padded by ``retry_pad`` of its longer side (edge pixels
-        repeated), in ``img``'s coordinates, boxes clipped to it."""
+    def _detect_padded(self, img: LoadedImage) -> list[Face]:
+        """Faces found on a copy of ``img`` padded by ``retry_pad`` of its shorter side (edge pixels
+        repeated), in ``img``'s coordinates: boxes clipped to it, faces mostly in the margin left out.
+
+        The copy is shrunk to the detector's ``max_side`` first (the detector would shrink it anyway), so
+        its size stays bounded. All faces are returned: the caller's policy picks among them."""
         import cv2
 
-        pad = max(1, round(self.retry_pad * max(img.width, img.height)))
-        padded = cv2.copyMakeBorder(img.pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        faces = self.detector.detect(LoadedImage(padded, img.source), pick=pick)
-        if faces:
-            log.info("%s: no face found; %d found once padded by %d px", img.source, len(faces), pad)
-        return [_clip(f.scaled(1.0, -pad, -pad), img.width, img.height) for f in faces]
+        w, h = img.width, img.height
+        limit = self.detector.max_side
+        scale = min(1.0, limit / max(w, h)) if limit else 1.0
+        pixels = img.pixels
+        if scale < 1.0:
+            pixels = cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        pad = max(1, round(self.retry_pad * min(pixels.shape[:2])))
+        padded = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        found = self.detector.detect(LoadedImage(padded, img.source))
+        sx, sy = w / pixels.shape[1], h / pixels.shape[0]
+        out = []
+        for f in found:
+            back = f.scaled(1.0, -pad, -pad)
+            if (sx, sy) != (1.0, 1.0):
+                back = _rescaled(back, sx, sy)
+            inside = _clip(back, w, h)
+            if _area(inside.box) >= 0.5 * _area(back.box):  # a face mostly in the margin is not this image's
+                out.append(inside)
+        if out:
+            log.info("%s: no face found; %d found once padded by %d px", img.source, len(out), pad)
+        return out
 
     def _faces(self, img: LoadedImage, policy: str, enforce_detection: bool) -> list[Face]:
         check_faces(policy)
@@ -580,6 +598,19 @@ def _five_stage(detector: Detector, *option_dicts: dict[str, Any] | None) -> Fiv
     for opts in (*others, own):
         stage.weights.update({k: v for k, v in ((opts or {}).get("weights") or {}).items() if k in names})
     return stage
+
+
+def _rescaled(face: Face, sx: float, sy: float) -> Face:
+    """``face`` with x coordinates multiplied by ``sx`` and y by ``sy`` (from a resized copy back)."""
+    x1, y1, x2, y2 = face.box
+    k = np.array([sx, sy])
+    lm = None if face.landmarks is None else (face.landmarks * k).astype(np.float32)
+    shape = None if face.dlib5 is None else face.dlib5 * k
+    return replace(face, box=(x1 * sx, y1 * sy, x2 * sx, y2 * sy), landmarks=lm, dlib5=shape)
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _clip(face: Face, w: int, h: int) -> Face:

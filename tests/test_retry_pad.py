@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from faceprint.errors import ConfigError, NoFaceError
+from faceprint.types import Face
 
 from .conftest import FACES, needs_faces
 from .fakes import FakeDetector, FakeRecognizer
@@ -72,7 +73,7 @@ def test_faces_found_on_the_padded_copy_come_back_in_the_images_coordinates() ->
     assert face.box == (0.0, 10.0, 60.0, 90.0)
     assert FakeDetector().detect(img)[0].box == face.box  # what a detector that sees it at once would say
     # the landmarks are the padded detection's, moved back by the padding (here the square was wider there)
-    pad = round(0.1 * 120)
+    pad = round(0.1 * 100)  # a tenth of the shorter side
     wide = (-pad, 10.0, 60.0, 90.0)
     five = np.array([[0.3, 0.35], [0.7, 0.35], [0.5, 0.55], [0.35, 0.75], [0.65, 0.75]])
     expected = np.array(wide[:2]) + five * np.array([wide[2] - wide[0], wide[3] - wide[1]])
@@ -104,3 +105,48 @@ def test_pre_cropped_faces_that_fill_the_frame_are_found() -> None:
     rng = np.random.default_rng(0)
     with pytest.raises(NoFaceError):
         pipe.represent(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))
+
+
+class InTheMargin(FakeDetector):
+    """Finds nothing on the image itself; on a padded copy, the bright face and a face mostly in the margin."""
+
+    looks = 0
+
+    def _detect(self, bgr: np.ndarray, min_size: float) -> list:
+        self.looks += 1
+        if self.looks == 1:
+            return []
+        [face] = super()._detect(bgr, min_size)
+        w = bgr.shape[1]  # the padded copy's width: 100 + 2 x 10
+        ghost = Face(box=(w - 16.0, 20.0, float(w), 60.0), score=0.95, landmarks=face.landmarks, detector=self.name)
+        return [face, ghost]
+
+
+def test_faces_mostly_in_the_margin_are_dropped_and_the_policy_picks_after() -> None:
+    img = np.full((100, 100, 3), 20, np.uint8)
+    img[30:70, 30:70] = 200
+    faces = _pipeline(InTheMargin()).detect(img)
+    assert [f.box for f in faces] == [(30.0, 30.0, 70.0, 70.0)]  # the ghost has 6 of its 16 px inside: dropped
+    det = InTheMargin()
+    [rep] = _pipeline(det).represent(img, faces="largest")
+    assert rep.face.box == (30.0, 30.0, 70.0, 70.0) and det.looks == 2
+
+
+def test_a_large_image_is_retried_on_a_copy_at_the_detectors_working_size() -> None:
+    img = np.full((900, 1200, 3), 20, np.uint8)
+    img[0:600, 300:800] = 200  # cut by the top edge
+    det = NeedsMargin(blind=(225, 300), max_side=300)  # blind on the image at its working size
+    given: list[tuple[int, int]] = []
+    inner = det.detect
+
+    def spy(image, **kw):
+        given.append(image.pixels.shape[:2])
+        return inner(image, **kw)
+
+    det.detect = spy
+    [face] = _pipeline(det).detect(img)
+    # the retry's copy: shrunk to 300 x 225, then padded by 22 px a side (a tenth of 225), never the full image
+    assert given == [(900, 1200), (225 + 2 * 22, 300 + 2 * 22)] and det.calls == 2
+    x1, y1, x2, y2 = face.box
+    assert y1 == 0.0 and abs(x1 - 300) <= 5 and abs(x2 - 800) <= 5 and abs(y2 - 600) <= 5
+    assert abs(float(face.landmarks[:, 0].mean()) - 550) <= 6  # landmarks scaled back too

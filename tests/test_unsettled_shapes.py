@@ -133,7 +133,7 @@ def test_only_a_detectors_own_five_landmarks_are_an_anchor() -> None:
     assert got is not None and got.dtype == np.float64
     assert _anchor(Face(box=box, score=1.0, landmarks=five, landmarks_source="shape_predictor")) is None
     assert _anchor(Face(box=box, score=1.0)) is None
-    six = np.vstack([five, five[:1]])  # BlazeFace-style keypoints are not the standard five
+    six = np.vstack([five, five[:1]])  # not the standard five points
     assert _anchor(Face(box=box, score=1.0, landmarks=six, landmarks_source="detector")) is None
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from faceprint.alignment import UNSETTLED
 from faceprint.augment import DEFAULT_TTA
-from faceprint.config import DEFAULT_FACES, DEFAULT_RETRY_PAD, PipelineConfig
+from faceprint.config import DEFAULT_FACES, PipelineConfig
 from faceprint.errors import DependencyError, FaceprintError
 from faceprint.evaluation import metrics as M
 from faceprint.evaluation.cache import EmbeddingCache
@@ -67,7 +67,7 @@ class System:
         key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")
         key += f"|{DEFAULT_FACES}"  # which face of each image: a cache made under another policy is not reused
         # shapes that do not settle are checked, faces missed at first looked for once padded: both change chips
-        key += f"|unsettled {UNSETTLED}|pad {DEFAULT_RETRY_PAD}"
+        key += f"|unsettled {UNSETTLED}|pad {self.config().retry_pad}"
         tag = hashlib.sha256(key.encode()).hexdigest()[:12]
         return cache_dir / f"{spec.name}-{self.detector}-{self.align}-{tag}.npz"
 

@@ -82,7 +82,7 @@ class Engine:
             p.runs_on()  # loads the detector and the recognizer
             w, h = p.recognizer.alignment.size
             p.embed([np.zeros((h, w, 3), np.uint8)])  # first run allocates the session's buffers
-            p.detect(np.zeros((64, 64, 3), np.uint8))
+            p.detect(np.zeros((64, 64, 3), np.uint8), retry=False)
             if p.align != "none":
                 p._predictor()
             if self.cfg.preload_analysis:
