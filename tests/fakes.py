@@ -95,3 +95,22 @@ PEOPLE = {
     "bob": ((110, 220, 120), (220, 220, 110)),
     "cy": ((250, 250, 250), (110, 110, 110)),
 }
+
+
+#: a dlib 5-point shape (right-eye corners, left-eye corners, nose base) of a ~70 px face, for predictor fakes
+SHAPE5 = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
+
+
+class DlibPart:
+    """A point as dlib's ``full_object_detection.parts()`` gives it."""
+
+    def __init__(self, x: float, y: float) -> None:
+        self.x, self.y = x, y
+
+
+class FakeDlib:
+    """The one piece of the dlib module ``ShapePredictor5`` uses: ``rectangle``, here a plain tuple."""
+
+    @staticmethod
+    def rectangle(*r: int) -> tuple[int, ...]:
+        return r

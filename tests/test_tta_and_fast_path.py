@@ -18,6 +18,7 @@ from faceprint.search.contract import EmbeddingContract
 from faceprint.verification import threshold_for
 
 from .conftest import FACES, IDENTITIES, needs_faces
+from .fakes import SHAPE5, DlibPart, FakeDlib
 
 
 def _fake_embed(crops):
@@ -185,18 +186,7 @@ def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> 
     assert float(np.median(dists)) <= 0.01, dists
 
 
-_SHAPE = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
-
-
-class _Part:
-    def __init__(self, x: float, y: float) -> None:
-        self.x, self.y = x, y
-
-
-class _FakeDlib:
-    @staticmethod
-    def rectangle(*r: int) -> tuple[int, ...]:
-        return r
+_SHAPE, _Part, _FakeDlib = SHAPE5, DlibPart, FakeDlib
 
 
 def _fake_predictor(fixed: np.ndarray, calls: list) -> tuple[object, type]:

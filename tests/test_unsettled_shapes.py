@@ -8,6 +8,7 @@ import pytest
 from faceprint.errors import ConfigError
 
 from .conftest import FACES, needs_faces
+from .fakes import SHAPE5, DlibPart, FakeDlib
 
 # a face (200x200 UTKFace chip) that fills its frame: from MTCNN's box the predictor's refinement
 # shrinks onto the eyes and nose and does not settle; a profile whose refinement drifts onto the hand
@@ -15,18 +16,7 @@ from .conftest import FACES, needs_faces
 FILLS_FRAME = FACES / "age_gender" / "images" / "9_0_1_20170110220431778.jpg.chip.jpg"
 PROFILE = FACES / "group" / "sample2.jpg"
 
-_SHAPE = np.array([[160.0, 100.0], [140.0, 101.0], [90.0, 102.0], [110.0, 101.0], [125.0, 150.0]])
-
-
-class _Part:
-    def __init__(self, x: float, y: float) -> None:
-        self.x, self.y = x, y
-
-
-class _FakeDlib:
-    @staticmethod
-    def rectangle(*r: int) -> tuple[int, ...]:
-        return r
+_SHAPE = SHAPE5
 
 
 def _scripted(answer):
@@ -39,11 +29,11 @@ def _scripted(answer):
         def __init__(self, pts: np.ndarray) -> None:
             self.pts = pts
 
-        def parts(self) -> list[_Part]:
-            return [_Part(x, y) for x, y in self.pts]
+        def parts(self) -> list[DlibPart]:
+            return [DlibPart(x, y) for x, y in self.pts]
 
     pred = object.__new__(ShapePredictor5)
-    pred._dlib = _FakeDlib
+    pred._dlib = FakeDlib
     pred._predictor = lambda img, rect: calls.append(rect) or Shape(answer(rect))
     return pred, calls
 
