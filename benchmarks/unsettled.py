@@ -25,15 +25,13 @@ import faceprint.alignment as alignment
 from faceprint.alignment import REFINE_PASSES, UNSETTLED
 from faceprint.image import load_image
 from faceprint.pipeline import Pipeline
+from faceprint.video.tracker import iou_matrix
 
 SETS = ("group", "identities", "orl", "age_gender", "antispoof")
 
 
 def iou(a, b) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return float(iou_matrix(np.array([a], np.float64), np.array([b], np.float64))[0, 0])
 
 
 def images(root: Path, antispoof_step: int) -> list[Path]:

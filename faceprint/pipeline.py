@@ -226,11 +226,9 @@ class Pipeline:
         sx, sy = w / pixels.shape[1], h / pixels.shape[0]
         out = []
         for f in found:
-            back = f.scaled(1.0, -pad, -pad)
-            if (sx, sy) != (1.0, 1.0):
-                back = _rescaled(back, sx, sy)
+            back = f.scaled((sx, sy), -pad * sx, -pad * sy)
             inside = _clip(back, w, h)
-            if _area(inside.box) >= 0.5 * _area(back.box):  # a face mostly in the margin is not this image's
+            if inside.area >= 0.5 * back.area:  # a face mostly in the margin is not this image's
                 out.append(inside)
         if out:
             log.info("%s: no face found; %d found once padded by %d px", img.source, len(out), pad)
@@ -598,19 +596,6 @@ def _five_stage(detector: Detector, *option_dicts: dict[str, Any] | None) -> Fiv
     for opts in (*others, own):
         stage.weights.update({k: v for k, v in ((opts or {}).get("weights") or {}).items() if k in names})
     return stage
-
-
-def _rescaled(face: Face, sx: float, sy: float) -> Face:
-    """``face`` with x coordinates multiplied by ``sx`` and y by ``sy`` (from a resized copy back)."""
-    x1, y1, x2, y2 = face.box
-    k = np.array([sx, sy])
-    lm = None if face.landmarks is None else (face.landmarks * k).astype(np.float32)
-    shape = None if face.dlib5 is None else face.dlib5 * k
-    return replace(face, box=(x1 * sx, y1 * sy, x2 * sx, y2 * sy), landmarks=lm, dlib5=shape)
-
-
-def _area(box: tuple[float, float, float, float]) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _clip(face: Face, w: int, h: int) -> Face:

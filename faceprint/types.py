@@ -59,14 +59,17 @@ class Face:
     def area(self) -> float:
         return max(0.0, self.width) * max(0.0, self.height)
 
-    def scaled(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> Face:
-        """The same face with coordinates multiplied by ``factor`` and then shifted."""
+    def scaled(self, factor: float | tuple[float, float], dx: float = 0.0, dy: float = 0.0) -> Face:
+        """The same face with coordinates multiplied by ``factor`` (or x by ``factor[0]`` and y by
+        ``factor[1]``) and then shifted."""
+        fx, fy = factor if isinstance(factor, tuple) else (factor, factor)
         x1, y1, x2, y2 = self.box
-        box = (x1 * factor + dx, y1 * factor + dy, x2 * factor + dx, y2 * factor + dy)
+        box = (x1 * fx + dx, y1 * fy + dy, x2 * fx + dx, y2 * fy + dy)
+        k = np.array([fx, fy])
         lm = None
         if self.landmarks is not None:
-            lm = (self.landmarks * factor + np.array([dx, dy], np.float32)).astype(np.float32)
-        shape = None if self.dlib5 is None else self.dlib5 * factor + np.array([dx, dy])
+            lm = (self.landmarks * k + np.array([dx, dy], np.float32)).astype(np.float32)
+        shape = None if self.dlib5 is None else self.dlib5 * k + np.array([dx, dy])
         return replace(self, box=box, landmarks=lm, dlib5=shape)
 
     def to_dict(self) -> dict[str, Any]:

@@ -114,3 +114,23 @@ class FakeDlib:
     @staticmethod
     def rectangle(*r: int) -> tuple[int, ...]:
         return r
+
+
+def scripted_predictor(answer: Any) -> tuple[Any, list[tuple[int, ...]]]:
+    """``ShapePredictor5``'s own loop on a fake predictor whose shape for a rect is ``answer(rect)``, and the
+    list of the rects it was run on."""
+    from faceprint.alignment import ShapePredictor5
+
+    calls: list[tuple[int, ...]] = []
+
+    class Shape:
+        def __init__(self, pts: np.ndarray) -> None:
+            self.pts = pts
+
+        def parts(self) -> list[DlibPart]:
+            return [DlibPart(x, y) for x, y in self.pts]
+
+    pred = object.__new__(ShapePredictor5)
+    pred._dlib = FakeDlib
+    pred._predictor = lambda img, rect: calls.append(rect) or Shape(answer(rect))
+    return pred, calls

@@ -18,7 +18,7 @@ from faceprint.search.contract import EmbeddingContract
 from faceprint.verification import threshold_for
 
 from .conftest import FACES, IDENTITIES, needs_faces
-from .fakes import SHAPE5, DlibPart, FakeDlib
+from .fakes import SHAPE5, scripted_predictor
 
 
 def _fake_embed(crops):
@@ -186,30 +186,14 @@ def test_every_detector_gives_the_pipeline_the_same_chip_for_the_same_face() -> 
     assert float(np.median(dists)) <= 0.01, dists
 
 
-_SHAPE, _Part, _FakeDlib = SHAPE5, DlibPart, FakeDlib
-
-
-def _fake_predictor(fixed: np.ndarray, calls: list) -> tuple[object, type]:
-    """ShapePredictor5's own loop on a predictor that always says ``fixed`` (logging each rect in
-    ``calls``), and the result type it returns (for predictors that change ``fixed`` as they go)."""
-    from faceprint.alignment import ShapePredictor5
-
-    class Shape:
-        def parts(self) -> list[_Part]:
-            return [_Part(x, y) for x, y in fixed]
-
-    pred = object.__new__(ShapePredictor5)
-    pred._dlib = _FakeDlib
-    pred._predictor = lambda img, rect: calls.append(rect) or Shape()
-    return pred, Shape
+_SHAPE = SHAPE5
 
 
 def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -> None:
     from faceprint.alignment import REFINE_PASSES, canonical_box
 
     fixed = _SHAPE.copy()
-    calls: list[object] = []
-    pred, Shape = _fake_predictor(fixed, calls)
+    pred, calls = scripted_predictor(lambda rect: fixed)
     img = np.zeros((300, 300, 3), np.uint8)
     assert REFINE_PASSES == 2
     out = pred.refine(img, [fixed], [canonical_box(fixed)])  # already at its fixed point: no pass at all
@@ -221,12 +205,11 @@ def test_refinement_stops_once_the_canonical_box_stays_put_and_at_two_passes() -
     assert len(calls) == 2 and np.array_equal(out[0], fixed)
     calls.clear()
 
-    def drifting(img: np.ndarray, rect: tuple[int, ...]) -> Shape:
-        calls.append(rect)
+    def drifting(rect: tuple[int, ...]) -> np.ndarray:
         fixed[:] += 3.0  # every pass lands 3 pixels further
-        return Shape()
+        return fixed
 
-    pred._predictor = drifting
+    pred, calls = scripted_predictor(drifting)
     pred.refine(img, [fixed.copy()])  # a shape that keeps moving: capped at two passes
     assert len(calls) == 2
     calls.clear()
@@ -242,8 +225,7 @@ def test_refinement_skips_a_pass_whose_box_is_within_the_tolerance() -> None:
     from faceprint.alignment import REFINE_TOLERANCE, _rect, canonical_box
 
     fixed = (_SHAPE - _SHAPE.mean(0)) * 2.0 + 150.0  # a large face: the tolerance is a few pixels
-    calls: list[object] = []
-    pred, _ = _fake_predictor(fixed, calls)
+    pred, calls = scripted_predictor(lambda rect: fixed)
     img = np.zeros((300, 300, 3), np.uint8)
     box = canonical_box(fixed)
     tol = REFINE_TOLERANCE * (box[2] - box[0])

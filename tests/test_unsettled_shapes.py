@@ -8,7 +8,7 @@ import pytest
 from faceprint.errors import ConfigError
 
 from .conftest import FACES, needs_faces
-from .fakes import SHAPE5, DlibPart, FakeDlib
+from .fakes import SHAPE5, scripted_predictor
 
 # a face (200x200 UTKFace chip) that fills its frame: from MTCNN's box the predictor's refinement
 # shrinks onto the eyes and nose and does not settle; a profile whose refinement drifts onto the hand
@@ -17,25 +17,6 @@ FILLS_FRAME = FACES / "age_gender" / "images" / "9_0_1_20170110220431778.jpg.chi
 PROFILE = FACES / "group" / "sample2.jpg"
 
 _SHAPE = SHAPE5
-
-
-def _scripted(answer):
-    """ShapePredictor5's own loop on a predictor whose shape is ``answer(rect)``; the rects it ran on."""
-    from faceprint.alignment import ShapePredictor5
-
-    calls: list[tuple[int, ...]] = []
-
-    class Shape:
-        def __init__(self, pts: np.ndarray) -> None:
-            self.pts = pts
-
-        def parts(self) -> list[DlibPart]:
-            return [DlibPart(x, y) for x, y in self.pts]
-
-    pred = object.__new__(ShapePredictor5)
-    pred._dlib = FakeDlib
-    pred._predictor = lambda img, rect: calls.append(rect) or Shape(answer(rect))
-    return pred, calls
 
 
 def _similar(points: np.ndarray, scale: float, angle: float, shift: tuple[float, float]) -> np.ndarray:
@@ -77,7 +58,7 @@ def test_an_unsettled_shape_keeps_the_candidate_nearest_the_detectors_landmarks(
         drift[0] += 12.0
         return _SHAPE + drift[0]
 
-    pred, calls = _scripted(answer)
+    pred, calls = scripted_predictor(answer)
     start = (0.0, 0.0, 60.0, 60.0)
     out = pred.refine(img, [answer(start)], [start], anchors=[anchor])
     # two passes that keep moving (far beyond UNSETTLED); then the anchor's start, whose shape settles at once
@@ -103,7 +84,7 @@ def test_a_settled_shape_never_looks_at_the_anchor() -> None:
 
     img = np.zeros((300, 300, 3), np.uint8)
     far = _five_of(_SHAPE) + 100.0  # an anchor that would pull the shape elsewhere
-    pred, calls = _scripted(lambda rect: _SHAPE)
+    pred, calls = scripted_predictor(lambda rect: _SHAPE)
     out = pred.refine(img, [_SHAPE], [canonical_box(_SHAPE)], anchors=[far])
     assert calls == [] and np.array_equal(out[0], _SHAPE)
     out = pred.refine(img, [_SHAPE + 5.0], [(0.0, 0.0, 50.0, 50.0)], anchors=[far])
@@ -128,9 +109,9 @@ def test_only_a_detectors_own_five_landmarks_are_an_anchor() -> None:
 
 
 def _iou(a, b) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    from faceprint.video.tracker import iou_matrix
+
+    return float(iou_matrix(np.array([a], np.float64), np.array([b], np.float64))[0, 0])
 
 
 def _face_and_reference(path, near) -> tuple[np.ndarray, np.ndarray]:
