@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import deque
@@ -210,16 +211,18 @@ class Pipeline:
         """Faces found on a copy of ``img`` padded by ``retry_pad`` of its shorter side (edge pixels
         repeated), in ``img``'s coordinates: boxes clipped to it, faces mostly in the margin left out.
 
-        The copy is shrunk to the detector's ``max_side`` first (the detector would shrink it anyway), so
-        its size stays bounded. All faces are returned: the caller's policy picks among them."""
+        A large image is shrunk first so that the padded copy fits the detector's ``max_side`` (the
+        detector would shrink it anyway, and one resize is cheaper than two), so its size stays bounded.
+        All faces are returned: the caller's policy picks among them."""
         import cv2
 
         w, h = img.width, img.height
         limit = self.detector.max_side
-        scale = min(1.0, limit / max(w, h)) if limit else 1.0
+        scale = min(1.0, limit / (max(w, h) * (1 + 2 * self.retry_pad))) if limit else 1.0
         pixels = img.pixels
         if scale < 1.0:
-            pixels = cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
+            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         pad = max(1, round(self.retry_pad * min(pixels.shape[:2])))
         padded = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         found = self.detector.detect(LoadedImage(padded, img.source))

@@ -145,8 +145,9 @@ def test_a_large_image_is_retried_on_a_copy_at_the_detectors_working_size() -> N
 
     det.detect = spy
     [face] = _pipeline(det).detect(img)
-    # the retry's copy: shrunk to 300 x 225, then padded by 22 px a side (a tenth of 225), never the full image
-    assert given == [(900, 1200), (225 + 2 * 22, 300 + 2 * 22)] and det.calls == 2
+    # the retry's copy: shrunk to 250 x 187, then padded by 19 px a side (a tenth of 187), so that it fits
+    # the detector's 300 px without a second resize; never the full image
+    assert given == [(900, 1200), (187 + 2 * 19, 250 + 2 * 19)] and det.calls == 2
     x1, y1, x2, y2 = face.box
     assert y1 == 0.0 and abs(x1 - 300) <= 5 and abs(x2 - 800) <= 5 and abs(y2 - 600) <= 5
     assert abs(float(face.landmarks[:, 0].mean()) - 550) <= 6  # landmarks scaled back too
