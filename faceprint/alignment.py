@@ -193,7 +193,9 @@ class ShapePredictor5:
         ``anchors``: per shape, the detector's own 5 standard landmarks (eyes, nose tip, mouth corners), or
         None. A shape still :data:`UNSETTLED` after its passes is not trusted as it is: the predictor is also
         run from :func:`landmark_box` of the anchor and refined, and of the four shapes (each start's first
-        pass and its refinement) the one whose :func:`dlib5_to_five` points lie nearest the anchor's is kept."""
+        pass and its refinement) the one whose :func:`dlib5_to_five` points lie nearest the anchor's is kept.
+        An anchor with a point outside the image is not used: those are a detector's guesses for a face the
+        frame cuts off."""
         passes = REFINE_PASSES if passes is None else passes
         if passes < 0:
             raise ConfigError(f"refinement passes must be >= 0, got {passes}")
@@ -205,7 +207,7 @@ class ShapePredictor5:
         for i, first in enumerate(shapes):
             s, gap = self._refined(img, first, boxes[i] if boxes is not None else None, passes)
             anchor = anchors[i] if anchors is not None else None
-            if gap > UNSETTLED and anchor is not None and passes > 0:
+            if gap > UNSETTLED and anchor is not None and passes > 0 and _inside(anchor, img.shape):
                 start = landmark_box(anchor)
                 other = self._shape(img, start)
                 cands = (first, s, other, self._refined(img, other, start, passes)[0])
@@ -245,6 +247,12 @@ def _settled(box: Sequence[float], last: Sequence[float]) -> bool:
         return True
     tol = REFINE_TOLERANCE * (box[2] - box[0])
     return all(abs(a - b) <= tol for a, b in zip(box, last))
+
+
+def _inside(points: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Whether every point lies within an image of ``shape`` (height, width, ...)."""
+    pts = np.asarray(points, np.float64)
+    return bool(np.all(pts >= 0) and np.all(pts[:, 0] <= shape[1]) and np.all(pts[:, 1] <= shape[0]))
 
 
 def _spread(points: np.ndarray, anchor: np.ndarray) -> float:

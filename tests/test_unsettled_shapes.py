@@ -79,6 +79,28 @@ def test_an_unsettled_shape_keeps_the_candidate_nearest_the_detectors_landmarks(
     np.testing.assert_array_equal(got[0], first)
 
 
+def test_an_anchor_outside_the_image_is_not_used() -> None:
+    # a face cut by the frame: the detector's landmarks for its hidden half are guesses past the edge
+    drift = [0.0]
+
+    def answer(rect: tuple[int, ...]) -> np.ndarray:
+        drift[0] += 12.0
+        return _SHAPE + drift[0]
+
+    pred, calls = scripted_predictor(answer)
+    start = (0.0, 0.0, 60.0, 60.0)
+    anchor = _five_of(_SHAPE)
+    width = int(np.ceil(anchor[:, 0].max()))
+    for cut, used in ((width + 1, True), (width - 1, False)):  # the image's width: the right eye inside, or past it
+        calls.clear()
+        drift[0] = 0.0
+        img = np.zeros((400, cut, 3), np.uint8)
+        out = pred.refine(img, [answer(start)], [start], anchors=[anchor])
+        assert len(calls) == (2 + 1 + 2 if used else 2), cut
+        if not used:
+            np.testing.assert_array_equal(out[0], _SHAPE + 36.0)  # kept as refined, as with no anchor
+
+
 def test_a_settled_shape_never_looks_at_the_anchor() -> None:
     from faceprint.alignment import canonical_box
 

@@ -66,8 +66,9 @@ class System:
         spec = self.spec()
         key = f"{spec.name}|{spec.version}|{self.detector}|{self.align}" + ("" if self.tta == "none" else f"|{self.tta}")
         key += f"|{DEFAULT_FACES}"  # which face of each image: a cache made under another policy is not reused
-        # shapes that do not settle are checked, faces missed at first looked for once padded: both change chips
-        key += f"|unsettled {UNSETTLED}|pad {self.config().retry_pad}"
+        # shapes that do not settle are checked (against anchors inside the image), faces missed at first
+        # looked for once padded (the copy fitted to max_side): both change chips
+        key += f"|unsettled {UNSETTLED} inside|pad {self.config().retry_pad} fitted"
         tag = hashlib.sha256(key.encode()).hexdigest()[:12]
         return cache_dir / f"{spec.name}-{self.detector}-{self.align}-{tag}.npz"
 
