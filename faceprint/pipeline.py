@@ -218,12 +218,15 @@ class Pipeline:
 
         w, h = img.width, img.height
         limit = self.detector.max_side
-        scale = min(1.0, limit / (max(w, h) * (1 + 2 * self.retry_pad))) if limit else 1.0
+        # the pad is a fraction of the shorter side: the padded long side is scale * (long + 2 * pad * short)
+        scale = min(1.0, limit / (max(w, h) + 2 * self.retry_pad * min(w, h))) if limit else 1.0
         pixels = img.pixels
         if scale < 1.0:
             size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
             pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         pad = max(1, round(self.retry_pad * min(pixels.shape[:2])))
+        if scale < 1.0:  # rounding up must not push the copy past max_side again
+            pad = min(pad, max(1, (limit - max(pixels.shape[:2])) // 2))
         padded = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         found = self.detector.detect(LoadedImage(padded, img.source))
         sx, sy = w / pixels.shape[1], h / pixels.shape[0]

@@ -145,9 +145,28 @@ def test_a_large_image_is_retried_on_a_copy_at_the_detectors_working_size() -> N
 
     det.detect = spy
     [face] = _pipeline(det).detect(img)
-    # the retry's copy: shrunk to 250 x 187, then padded by 19 px a side (a tenth of 187), so that it fits
-    # the detector's 300 px without a second resize; never the full image
-    assert given == [(900, 1200), (187 + 2 * 19, 250 + 2 * 19)] and det.calls == 2
+    # the retry's copy: shrunk to 260 x 195, then padded by 20 px a side (a tenth of 195, rounded), so that
+    # it fits the detector's 300 px without a second resize; never the full image
+    assert given == [(900, 1200), (195 + 2 * 20, 260 + 2 * 20)] and det.calls == 2
+    assert max(given[1]) <= det.max_side
     x1, y1, x2, y2 = face.box
     assert y1 == 0.0 and abs(x1 - 300) <= 5 and abs(x2 - 800) <= 5 and abs(y2 - 600) <= 5
     assert abs(float(face.landmarks[:, 0].mean()) - 550) <= 6  # landmarks scaled back too
+
+
+@pytest.mark.parametrize("limit", [258, 300, 306, 641])
+@pytest.mark.parametrize("size", [(1000, 1000), (700, 2000), (2000, 333)])
+def test_the_padded_copy_of_a_large_image_fits_the_detectors_working_size(limit: int, size: tuple[int, int]) -> None:
+    det = FakeDetector(max_side=limit)
+    given: list[tuple[int, ...]] = []
+    inner = det.detect
+
+    def spy(image, **kw):
+        given.append(image.pixels.shape[:2])
+        return inner(image, **kw)
+
+    det.detect = spy
+    assert _pipeline(det).detect(np.full((*size, 3), 20, np.uint8)) == []
+    padded = given[1]
+    assert max(padded) <= limit  # the detector need not resize it again (rounding up included)
+    assert max(padded) >= limit - 3 and min(padded) > 0.1 * min(size) * limit / max(size)  # not shrunk further than needed

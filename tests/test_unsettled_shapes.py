@@ -91,12 +91,14 @@ def test_an_anchor_outside_the_image_is_not_used() -> None:
     start = (0.0, 0.0, 60.0, 60.0)
     anchor = _five_of(_SHAPE)
     width = int(np.ceil(anchor[:, 0].max()))
-    for cut, used in ((width + 1, True), (width - 1, False)):  # the image's width: the right eye inside, or past it
+    above = anchor - [0.0, anchor[:, 1].min() + 1.0]  # the face cut by the top edge: a point at y = -1
+    # (image width, anchor, used): every point inside; the rightmost point past the right edge; one above the top
+    for cut, points, used in ((width + 1, anchor, True), (width - 1, anchor, False), (width + 1, above, False)):
         calls.clear()
         drift[0] = 0.0
         img = np.zeros((400, cut, 3), np.uint8)
-        out = pred.refine(img, [answer(start)], [start], anchors=[anchor])
-        assert len(calls) == (2 + 1 + 2 if used else 2), cut
+        out = pred.refine(img, [answer(start)], [start], anchors=[points])
+        assert len(calls) == (2 + 1 + 2 if used else 2), (cut, used)
         if not used:
             np.testing.assert_array_equal(out[0], _SHAPE + 36.0)  # kept as refined, as with no anchor
 
