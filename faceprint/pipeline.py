@@ -225,7 +225,7 @@ class Pipeline:
             size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
             pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         pad = max(1, round(self.retry_pad * min(pixels.shape[:2])))
-        if scale < 1.0:  # rounding up must not push the copy past max_side again
+        if limit:  # rounding up must not push the copy past max_side, shrunk or not
             pad = min(pad, max(1, (limit - max(pixels.shape[:2])) // 2))
         padded = cv2.copyMakeBorder(pixels, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         found = self.detector.detect(LoadedImage(padded, img.source))

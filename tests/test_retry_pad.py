@@ -136,14 +136,7 @@ def test_a_large_image_is_retried_on_a_copy_at_the_detectors_working_size() -> N
     img = np.full((900, 1200, 3), 20, np.uint8)
     img[0:600, 300:800] = 200  # cut by the top edge
     det = NeedsMargin(blind=(225, 300), max_side=300)  # blind on the image at its working size
-    given: list[tuple[int, int]] = []
-    inner = det.detect
-
-    def spy(image, **kw):
-        given.append(image.pixels.shape[:2])
-        return inner(image, **kw)
-
-    det.detect = spy
+    given = _sizes_seen(det)
     [face] = _pipeline(det).detect(img)
     # the retry's copy: shrunk to 260 x 195, then padded by 20 px a side (a tenth of 195, rounded), so that
     # it fits the detector's 300 px without a second resize; never the full image
@@ -158,6 +151,23 @@ def test_a_large_image_is_retried_on_a_copy_at_the_detectors_working_size() -> N
 @pytest.mark.parametrize("size", [(1000, 1000), (700, 2000), (2000, 333)])
 def test_the_padded_copy_of_a_large_image_fits_the_detectors_working_size(limit: int, size: tuple[int, int]) -> None:
     det = FakeDetector(max_side=limit)
+    given = _sizes_seen(det)
+    assert _pipeline(det).detect(np.full((*size, 3), 20, np.uint8)) == []
+    padded = given[1]
+    assert max(padded) <= limit  # the detector need not resize it again (rounding up included)
+    assert max(padded) >= limit - 3 and min(padded) > 0.1 * min(size) * limit / max(size)  # not shrunk further than needed
+
+
+def test_an_image_that_fits_unshrunk_is_not_pushed_past_max_side_by_rounding() -> None:
+    # 135 + 2 * 13.5 = 162 fits as it is, but 13.5 rounds up to 14: the pad is clamped to 13
+    det = FakeDetector(max_side=162)
+    given = _sizes_seen(det)
+    assert _pipeline(det).detect(np.full((135, 135, 3), 20, np.uint8)) == []
+    assert given == [(135, 135), (161, 161)]
+
+
+def _sizes_seen(det: FakeDetector) -> list[tuple[int, ...]]:
+    """The (height, width) of every image ``det.detect`` is given from now on."""
     given: list[tuple[int, ...]] = []
     inner = det.detect
 
@@ -166,7 +176,4 @@ def test_the_padded_copy_of_a_large_image_fits_the_detectors_working_size(limit:
         return inner(image, **kw)
 
     det.detect = spy
-    assert _pipeline(det).detect(np.full((*size, 3), 20, np.uint8)) == []
-    padded = given[1]
-    assert max(padded) <= limit  # the detector need not resize it again (rounding up included)
-    assert max(padded) >= limit - 3 and min(padded) > 0.1 * min(size) * limit / max(size)  # not shrunk further than needed
+    return given
